@@ -1,0 +1,11 @@
+import { Course } from './course';
+import { Domain } from './domain';
+import { Enrollment } from './enrollment';
+import { ObserverLink } from './observer-link';
+import { SyncIssueRow } from './sync-issue';
+import { SyncRun } from './sync-run';
+import { SyncSettingsRow } from './sync-settings';
+import { User } from './user';
+
+export { Course, Domain, Enrollment, ObserverLink, SyncIssueRow, SyncRun, SyncSettingsRow, User };
+export const ENTITIES = [Domain, User, Course, Enrollment, ObserverLink, SyncSettingsRow, SyncRun, SyncIssueRow];

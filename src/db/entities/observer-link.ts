@@ -1,0 +1,23 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/** An observer (parent, guardian, relative) attached to a student. */
+@Entity('observer_link')
+@Index('uq_observer_link', ['observerId', 'studentId'], { unique: true })
+export class ObserverLink {
+  @PrimaryGeneratedColumn()
+  id: number;
+
+  @Column({ name: 'observer_id', type: 'integer' })
+  observerId: number;
+
+  @Index('ix_observer_link_student')
+  @Column({ name: 'student_id', type: 'integer' })
+  studentId: number;
+
+  @Index('ix_observer_link_external_id')
+  @Column({ name: 'external_id', type: 'varchar', length: 1100, nullable: true })
+  externalId: string | null;
+
+  @CreateDateColumn({ name: 'created_at' })
+  createdAt: Date;
+}

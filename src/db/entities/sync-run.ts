@@ -1,0 +1,62 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { RunStatus, SyncSource } from '../../sync/types';
+
+/** One row per sync (queued, running or finished): the domain's sync history. */
+@Entity('sync_run')
+@Index('ix_sync_run_domain', ['domainId', 'id'])
+export class SyncRun {
+  @PrimaryGeneratedColumn()
+  id: number;
+
+  @Column({ name: 'domain_id', type: 'integer' })
+  domainId: number;
+
+  @Column({ type: 'varchar', length: 16 })
+  source: SyncSource;
+
+  @Column({ name: 'file_name', type: 'varchar', length: 255 })
+  fileName: string;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  sha256: string | null;
+
+  @Column({ name: 'size_bytes', type: 'bigint', nullable: true, transformer: { to: (v: number | null) => v, from: (v: string | number | null) => (v === null ? null : Number(v)) } })
+  sizeBytes: number | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  mode: 'apply' | 'validate';
+
+  @Column({ type: 'boolean', default: false })
+  forced: boolean;
+
+  @Column({ type: 'varchar', length: 24 })
+  status: RunStatus;
+
+  @Column({ type: 'text', default: '' })
+  message: string;
+
+  /** JSON text: SyncCounts */
+  @Column({ type: 'text', nullable: true })
+  counts: string | null;
+
+  @Column({ name: 'error_count', type: 'integer', default: 0 })
+  errorCount: number;
+
+  @Column({ name: 'warning_count', type: 'integer', default: 0 })
+  warningCount: number;
+
+  @Column({ name: 'info_count', type: 'integer', default: 0 })
+  infoCount: number;
+
+  @Column({ name: 'started_at', type: Date, nullable: true })
+  startedAt: Date | null;
+
+  @Column({ name: 'finished_at', type: Date, nullable: true })
+  finishedAt: Date | null;
+
+  @Column({ name: 'duration_ms', type: 'integer', nullable: true })
+  durationMs: number | null;
+
+  @CreateDateColumn({ name: 'created_at' })
+  createdAt: Date;
+}

@@ -1,0 +1,134 @@
+/**
+ * One database connection for a sync, with the few operations the engine needs and nothing else:
+ * plain SQL with `$1` placeholders on both dialects, affected-row counts, transactions, and a bulk
+ * loader (COPY on PostgreSQL, a prepared insert on SQLite). TypeORM owns the schema and the
+ * connection; this goes underneath it only where the entity API is far too slow for 1M rows.
+ */
+
+import { pipeline } from 'node:stream/promises';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { DataSource, QueryRunner } from 'typeorm';
+import type BetterSqlite3 from 'better-sqlite3';
+
+export type Dialect = 'postgres' | 'sqlite';
+export type SqlValue = string | number | null;
+export type Row = Record<string, unknown>;
+
+export interface SqlSession {
+  readonly dialect: Dialect;
+  query<T = Row>(sql: string, params?: SqlValue[]): Promise<T[]>;
+  /** runs a statement and returns the number of rows it changed */
+  run(sql: string, params?: SqlValue[]): Promise<number>;
+  /** streams rows into a table; `rows` yields batches */
+  load(table: string, columns: readonly string[], rows: AsyncIterable<SqlValue[][]> | Iterable<SqlValue[][]>): Promise<number>;
+  begin(): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+  /** how an instant is written so that it compares equal to what the column holds */
+  instant(date: Date): string;
+  release(): Promise<void>;
+}
+
+export async function openSession(ds: DataSource): Promise<SqlSession> {
+  const runner = ds.createQueryRunner();
+  const conn: unknown = await runner.connect();
+  if (ds.options.type === 'postgres') {
+    const client = conn as PoolClient;
+    await client.query("SET TIME ZONE 'UTC'");
+    return new PgSession(runner, client);
+  }
+  return new SqliteSession(runner, conn as BetterSqlite3.Database);
+}
+
+class PgSession implements SqlSession {
+  readonly dialect = 'postgres';
+  constructor(private readonly runner: QueryRunner, private readonly client: PoolClient) {}
+
+  async query<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
+    return (await this.client.query(sql, params)).rows as T[];
+  }
+
+  async run(sql: string, params: SqlValue[] = []): Promise<number> {
+    return (await this.client.query(sql, params)).rowCount ?? 0;
+  }
+
+  async load(table: string, columns: readonly string[], rows: AsyncIterable<SqlValue[][]> | Iterable<SqlValue[][]>): Promise<number> {
+    const copy = this.client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+    let count = 0;
+    async function* encode(): AsyncGenerator<string> {
+      for await (const batch of rows) {
+        let chunk = '';
+        for (const row of batch) chunk += row.map(copyField).join('\t') + '\n';
+        count += batch.length;
+        yield chunk;
+      }
+    }
+    await pipeline(encode(), copy);
+    return count;
+  }
+
+  async begin(): Promise<void> { await this.client.query('BEGIN'); }
+  async commit(): Promise<void> { await this.client.query('COMMIT'); }
+  async rollback(): Promise<void> { await this.client.query('ROLLBACK'); }
+  instant(date: Date): string { return date.toISOString(); }
+  async release(): Promise<void> { await this.runner.release(); }
+}
+
+/** COPY text format: \N is NULL; backslash, tab and line breaks are escaped. */
+function copyField(value: SqlValue): string {
+  if (value === null) return '\\N';
+  const s = typeof value === 'number' ? String(value) : value;
+  return /[\\\t\n\r]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
+}
+
+class SqliteSession implements SqlSession {
+  readonly dialect = 'sqlite';
+  private readonly cache = new Map<string, { stmt: BetterSqlite3.Statement; order: number[] }>();
+  constructor(private readonly runner: QueryRunner, private readonly db: BetterSqlite3.Database) {}
+
+  /** SQLite reads `$1` as a named parameter; rewrite to positional `?` with the values in order. */
+  private prepare(sql: string): { stmt: BetterSqlite3.Statement; order: number[] } {
+    let hit = this.cache.get(sql);
+    if (!hit) {
+      const order: number[] = [];
+      const text = sql.replace(/\$(\d+)/g, (_m, n: string) => { order.push(Number(n) - 1); return '?'; });
+      hit = { stmt: this.db.prepare(text), order };
+      if (this.cache.size > 500) this.cache.clear();
+      this.cache.set(sql, hit);
+    }
+    return hit;
+  }
+
+  async query<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
+    const { stmt, order } = this.prepare(sql);
+    const args = order.map((i) => params[i]);
+    if (!stmt.reader) { stmt.run(...args); return []; }
+    return stmt.all(...args) as T[];
+  }
+
+  async run(sql: string, params: SqlValue[] = []): Promise<number> {
+    const { stmt, order } = this.prepare(sql);
+    return stmt.run(...order.map((i) => params[i])).changes;
+  }
+
+  async load(table: string, columns: readonly string[], rows: AsyncIterable<SqlValue[][]> | Iterable<SqlValue[][]>): Promise<number> {
+    const stmt = this.db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+    const insertBatch = this.db.transaction((batch: SqlValue[][]) => { for (const row of batch) stmt.run(row); });
+    let count = 0;
+    for await (const batch of rows) {
+      // inside an open transaction better-sqlite3 nests with a savepoint; outside it makes one per batch
+      insertBatch(batch);
+      count += batch.length;
+    }
+    return count;
+  }
+
+  async begin(): Promise<void> { this.db.exec('BEGIN'); }
+  async commit(): Promise<void> { this.db.exec('COMMIT'); }
+  async rollback(): Promise<void> { if (this.db.inTransaction) this.db.exec('ROLLBACK'); }
+  /** the text form TypeORM's SQLite driver stores for Date columns */
+  instant(date: Date): string { return date.toISOString().replace('T', ' ').replace('Z', ''); }
+  async release(): Promise<void> { await this.runner.release(); }
+}
+

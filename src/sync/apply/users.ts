@@ -1,0 +1,91 @@
+/**
+ * Users: each lands in the domain of its first org; a user whose first org changes moves there
+ * (same id, history and enrollments). Passwords are set only on creation, hashed after commit
+ * (see passwords.ts). Roles are never touched: a sync cannot grant Administrator.
+ */
+import { type ApplyContext, count, IN_SCOPE, MANAGED } from './context';
+
+const FIELDS = ['domain_id', 'username', 'given_name', 'family_name', 'email', 'metadata'] as const;
+const differs = FIELDS.map((f) => `lms_user.${f} IS DISTINCT FROM t.${f}`).join(' OR ');
+const assign = FIELDS.map((f) => `${f} = t.${f}`).join(', ');
+
+/** Builds user_target (one row per valid staged user, with its domain and matching LMS user). */
+export async function prepareUsers(ctx: ApplyContext): Promise<void> {
+  const { db } = ctx;
+  await db.run('DROP TABLE IF EXISTS user_target');
+  await db.run(`CREATE TEMP TABLE user_target AS
+    SELECT s.line, s.sid, s.ext, od.domain_id, s.username, s.given_name, s.family_name, s.email, s.metadata, s.deleted,
+           u.id AS live_id, u.status AS live_status
+    FROM stage_users s
+    JOIN org_domain od ON od.sid = s.first_org_sid
+    LEFT JOIN lms_user u ON u.external_id = s.ext AND u.domain_id IN ${IN_SCOPE}
+    WHERE s.ok = 1`);
+  await db.run('CREATE INDEX ix_user_target_live ON user_target (live_id)');
+  await db.run('CREATE INDEX ix_user_target_name ON user_target (domain_id, username)');
+  await rejectUsernameConflicts(ctx);
+}
+
+/**
+ * Usernames are unique per domain. A staged user loses to an earlier row of the file with the same
+ * username in the same domain, and to any LMS user that keeps that username after the sync.
+ */
+async function rejectUsernameConflicts(ctx: ApplyContext): Promise<void> {
+  const { db } = ctx;
+  const conflicts = await db.query<{ line: number; sid: string; username: string; other_line: number | null; other_ext: string | null }>(`
+    SELECT t.line, t.sid, t.username,
+      (SELECT min(o.line) FROM user_target o WHERE o.domain_id = t.domain_id AND o.username = t.username AND o.deleted = 0 AND o.line < t.line) AS other_line,
+      (SELECT min(coalesce(u.external_id, '(made by hand)')) FROM lms_user u WHERE u.domain_id = t.domain_id AND u.username = t.username
+         AND (t.live_id IS NULL OR u.id <> t.live_id)
+         AND NOT EXISTS (SELECT 1 FROM user_target m WHERE m.live_id = u.id AND m.deleted = 0 AND (m.username <> u.username OR m.domain_id <> u.domain_id))) AS other_ext
+    FROM user_target t
+    WHERE t.deleted = 0 AND (
+      EXISTS (SELECT 1 FROM user_target o WHERE o.domain_id = t.domain_id AND o.username = t.username AND o.deleted = 0 AND o.line < t.line)
+      OR EXISTS (SELECT 1 FROM lms_user u WHERE u.domain_id = t.domain_id AND u.username = t.username
+         AND (t.live_id IS NULL OR u.id <> t.live_id)
+         AND NOT EXISTS (SELECT 1 FROM user_target m WHERE m.live_id = u.id AND m.deleted = 0 AND (m.username <> u.username OR m.domain_id <> u.domain_id))))
+    ORDER BY t.line`);
+  for (const c of conflicts) {
+    const by = c.other_line ? `users.csv line ${c.other_line}` : `the LMS user with external ID ${c.other_ext}`;
+    ctx.issues.error('apply.username_taken', { file: 'users.csv', line: Number(c.line), column: 'username', sourcedId: c.sid },
+      `username "${c.username}" is already used in that domain by ${by}; this row is skipped`);
+    await db.run('UPDATE stage_users SET ok = 0 WHERE line = $1', [c.line]);
+    await db.run('DELETE FROM user_target WHERE line = $1', [c.line]);
+  }
+}
+
+/** Removals the users step would make (for the safety threshold). */
+export async function plannedUserRemovals(ctx: ApplyContext): Promise<number> {
+  const deletes = await count(ctx.db, "SELECT count(*) AS n FROM user_target WHERE deleted = 1 AND live_id IS NOT NULL AND live_status <> 'deleted'");
+  return deletes + (await count(ctx.db, `SELECT count(*) AS n ${unsharedUsers(ctx)}`));
+}
+
+function unsharedUsers(ctx: ApplyContext): string {
+  const setting = ctx.settings.unsharedUsers;
+  if (setting === 'nothing' || ctx.modes.users !== 'bulk') return 'FROM lms_user WHERE 1 = 0';
+  const from = setting === 'delete' ? "status <> 'deleted'" : "status = 'active'";
+  return `FROM lms_user WHERE ${MANAGED} AND domain_id IN ${IN_SCOPE} AND ${from}
+    AND NOT EXISTS (SELECT 1 FROM stage_users s WHERE s.ext = lms_user.external_id)`;
+}
+
+export async function applyUsers(ctx: ApplyContext): Promise<void> {
+  const { db, counts, now } = ctx;
+  const matched = await count(db, 'SELECT count(*) AS n FROM user_target WHERE live_id IS NOT NULL AND deleted = 0');
+  const restored = await db.run(`UPDATE lms_user SET ${assign}, status = 'active', updated_at = $1 FROM user_target t
+    WHERE lms_user.id = t.live_id AND t.deleted = 0 AND lms_user.status <> 'active'`, [now]);
+  const updated = await db.run(`UPDATE lms_user SET ${assign}, updated_at = $1 FROM user_target t
+    WHERE lms_user.id = t.live_id AND t.deleted = 0 AND (${differs})`, [now]);
+  const created = await db.run(`INSERT INTO lms_user (domain_id, username, given_name, family_name, email, password_hash, roles, status,
+      external_id, metadata, created_at, updated_at)
+    SELECT domain_id, username, given_name, family_name, email, NULL, '[]', 'active', ext, metadata, $1, $1
+    FROM user_target WHERE live_id IS NULL AND deleted = 0`, [now]);
+  const deleted = await db.run(`UPDATE lms_user SET status = 'deleted', updated_at = $1 FROM user_target t
+    WHERE lms_user.id = t.live_id AND t.deleted = 1 AND lms_user.status <> 'deleted'`, [now]);
+  const target = ctx.settings.unsharedUsers === 'delete' ? 'deleted' : 'inactive';
+  const unshared = await db.run(`UPDATE lms_user SET status = '${target}', updated_at = $1
+    WHERE id IN (SELECT id ${unsharedUsers(ctx)})`, [now]);
+  counts.users.restored += restored;
+  counts.users.updated += updated;
+  counts.users.created += created;
+  counts.users.removed += deleted + unshared;
+  counts.users.unchanged += matched - restored - updated;
+}

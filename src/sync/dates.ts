@@ -1,0 +1,38 @@
+import { DateTime } from 'luxon';
+import { detach } from '../oneroster/csv/line-splitter';
+
+/**
+ * OneRoster dates (YYYY-MM-DD) become instants in the domain's time zone: a start date is the
+ * first moment of that day, an end date the last. Memoized because a 1M-row file holds only a few
+ * hundred distinct dates and luxon is comparatively slow.
+ */
+export class ZonedDates {
+  private readonly starts = new Map<string, Date>();
+  private readonly ends = new Map<string, Date>();
+
+  constructor(readonly zone: string) {
+    if (!DateTime.now().setZone(zone).isValid) throw new Error(`invalid time zone "${zone}"`);
+  }
+
+  startOf(date: string): Date | null {
+    return this.memo(this.starts, date, (d) => d.startOf('day'));
+  }
+
+  endOf(date: string): Date | null {
+    return this.memo(this.ends, date, (d) => d.endOf('day'));
+  }
+
+  private memo(cache: Map<string, Date>, date: string, edge: (d: DateTime) => DateTime): Date | null {
+    if (!date) return null;
+    let hit = cache.get(date);
+    if (!hit) {
+      const d = DateTime.fromISO(date, { zone: this.zone });
+      if (!d.isValid) return null;
+      hit = edge(d).toJSDate();
+      if (cache.size > 10_000) cache.clear();
+      // the key is a slice of the reader's 64 KiB chunk: keep a copy, not the chunk
+      cache.set(detach(date), hit);
+    }
+    return hit;
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The sync engine: upload → read (stage) → validate → plan → apply → report. One call runs one
+ * sync of one zip for one domain. Everything it changes in the LMS happens in one transaction:
+ * a failure, a refusal or a crash leaves the database as it was. Callers (CLI, daemon, bench) only
+ * hand in a SyncRequest and get a SyncResult back.
+ */
+import type { DataSource } from 'typeorm';
+import { Domain } from '../db/entities';
+import { loadSettings } from '../db/settings-store';
+import { openSession, type SqlSession } from '../db/sql-session';
+import { IssueSink, StructuralError } from '../oneroster/issues';
+import type { ZipLimits } from '../oneroster/types';
+import { DEFAULT_ZIP_LIMITS } from '../oneroster/zip-reader';
+import { silentLogger, type Logger } from '../util/logger';
+import { applyCourses, deriveCourses, plannedCourseRemovals } from './apply/courses';
+import { type ApplyContext, count, IN_SCOPE, MANAGED, refreshScope } from './apply/context';
+import { applyDomains } from './apply/domains';
+import { applyEnrollments, plannedEnrollmentRemovals, prepareEnrollments } from './apply/enrollments';
+import { applyObservers } from './apply/observers';
+import { applyUsers, plannedUserRemovals, prepareUsers } from './apply/users';
+import { ZonedDates } from './dates';
+import { hashNewPasswords, pendingPasswords } from './passwords';
+import { readUpload } from './read-phase';
+import { ReferenceChecker } from './reference-checks';
+import { fileDigest, finishRun, startRun } from './run-store';
+import { checkSafety, type PlannedRemovals } from './safety';
+import { createStageTables, dropStageTables, explodeLists, indexStageTables } from './stage-tables';
+import { emptyCounts, type SyncCounts, type SyncRequest, type SyncResult, type SyncStatus } from './types';
+
+export interface EngineOptions {
+  logger?: Logger;
+  zipLimits?: ZipLimits;
+  /** issues kept in full per run (all are counted) */
+  issueLimit?: number;
+  /** hash new users' passwords after commit (default true; the bench measures hashing apart) */
+  hashPasswords?: boolean;
+}
+
+interface Outcome { status: SyncStatus; message: string; firstNewUserId: number | null }
+
+export class SyncEngine {
+  private readonly log: Logger;
+
+  constructor(private readonly ds: DataSource, private readonly opts: EngineOptions = {}) {
+    this.log = opts.logger ?? silentLogger();
+  }
+
+  async run(req: SyncRequest): Promise<SyncResult> {
+    const startedAt = new Date();
+    const domain = await this.ds.getRepository(Domain).findOneBy({ id: req.domainId });
+    if (!domain) throw new Error(`domain ${req.domainId} does not exist`);
+    const settings = await loadSettings(this.ds, domain.id);
+    const digest = await fileDigest(req.zipPath);
+    const run = await startRun(this.ds, req, digest, startedAt);
+    const log = this.log.child({ runId: run.id, domain: domain.userspace });
+    log.info('sync started', { file: run.fileName, sha256: digest.sha256, bytes: digest.size, mode: run.mode, source: req.source });
+
+    const issues = new IssueSink(this.opts.issueLimit ?? 10_000);
+    const counts = emptyCounts();
+    const db = await openSession(this.ds);
+    let outcome: Outcome;
+    try {
+      outcome = await this.sync(db, req, { domain, settings, issues, counts, log });
+    } catch (err) {
+      if (err instanceof StructuralError) {
+        outcome = { status: 'failed', message: `rejected: ${err.message}`, firstNewUserId: null };
+      } else {
+        const text = err instanceof Error ? err.message : String(err);
+        issues.error('apply.failed', {}, `the sync failed and changed nothing: ${text}`);
+        log.error('sync failed', { error: text, stack: err instanceof Error ? err.stack : undefined });
+        outcome = { status: 'failed', message: `failed: ${text}`, firstNewUserId: null };
+      }
+    }
+
+    let passwordsPending = 0;
+    try {
+      if (outcome.firstNewUserId !== null) passwordsPending = await pendingPasswords(db, outcome.firstNewUserId);
+      const finishedAt = new Date();
+      const result: SyncResult = {
+        runId: run.id, domainId: domain.id, status: outcome.status, mode: run.mode, fileName: run.fileName, sha256: digest.sha256,
+        counts, issues: issues.kept, issueTotals: { ...issues.counts }, issuesDropped: issues.dropped,
+        message: outcome.message || summary(outcome.status, counts, issues), startedAt, finishedAt,
+        durationMs: finishedAt.getTime() - startedAt.getTime(), passwordsPending,
+      };
+      await finishRun(this.ds, db, result);
+      log.info('sync finished', { status: result.status, durationMs: result.durationMs, counts, issues: result.issueTotals });
+      if (passwordsPending && this.opts.hashPasswords !== false && outcome.firstNewUserId !== null) {
+        const t0 = Date.now();
+        const hashed = await hashNewPasswords(db, outcome.firstNewUserId, (done) =>
+          req.onProgress?.({ phase: 'passwords', done, total: passwordsPending }));
+        log.info('passwords hashed', { hashed, ms: Date.now() - t0 });
+      }
+      req.onProgress?.({ phase: 'done', done: 1, total: 1 });
+      return result;
+    } finally {
+      await dropStageTables(db).catch(() => undefined);
+      await db.release();
+    }
+  }
+
+  private async sync(db: SqlSession, req: SyncRequest, s: {
+    domain: Domain; settings: Awaited<ReturnType<typeof loadSettings>>; issues: IssueSink; counts: SyncCounts; log: Logger;
+  }): Promise<Outcome> {
+    const { domain, settings, issues, counts, log } = s;
+    const dates = new ZonedDates(settings.timeZone);
+    const timer = phaseTimer(log);
+
+    await createStageTables(db);
+    const manifest = await readUpload(db, req.zipPath, { dates, settings, instant: (d) => db.instant(d) }, issues,
+      { limits: this.opts.zipLimits ?? DEFAULT_ZIP_LIMITS, onProgress: req.onProgress });
+    timer('read');
+    await explodeLists(db);
+    await indexStageTables(db);
+    await refreshScope(db, domain.id);
+    req.onProgress?.({ phase: 'validate', done: 0, total: 1 });
+    const checker = new ReferenceChecker(db, issues, manifest.modes);
+    await checker.run();
+    timer('validate');
+
+    const ctx: ApplyContext = {
+      db, issues, modes: manifest.modes, settings, dates, counts, now: db.instant(new Date()),
+      root: { id: domain.id, userspace: domain.userspace, externalId: domain.externalId },
+    };
+    req.onProgress?.({ phase: 'plan', done: 0, total: 1 });
+    await db.begin();
+    try {
+      await applyDomains(ctx);
+      await prepareUsers(ctx);
+      await checker.afterUserRejections();
+      await deriveCourses(ctx);
+      timer('plan');
+
+      const verdict = checkSafety(await this.plannedRemovals(ctx), settings.safetyThresholdPercent, !!req.force);
+      if (verdict.refused && !req.validateOnly) {
+        await db.rollback();
+        issues.error('apply.safety_threshold', {}, verdict.message);
+        log.warn('sync refused by the safety threshold', { over: verdict.over });
+        return { status: 'refused', message: verdict.message, firstNewUserId: null };
+      }
+      if (verdict.over.length) {
+        issues.warning('apply.safety_threshold', {}, verdict.refused ? verdict.message.replace(/^refused/, 'an apply would be refused') : verdict.message);
+      }
+
+      req.onProgress?.({ phase: 'apply', done: 0, total: 1 });
+      const firstNewUserId = (await count(db, 'SELECT coalesce(max(id), 0) AS n FROM lms_user')) + 1;
+      await applyUsers(ctx);
+      await applyObservers(ctx);
+      await applyCourses(ctx);
+      await prepareEnrollments(ctx);
+      await applyEnrollments(ctx);
+      timer('apply');
+      if (req.validateOnly) {
+        await db.rollback();
+        return { status: 'validated', message: '', firstNewUserId: null };
+      }
+      await db.commit();
+      timer('commit');
+      return { status: issues.counts.error ? 'completed_with_errors' : 'succeeded', message: '', firstNewUserId };
+    } catch (err) {
+      await db.rollback().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async plannedRemovals(ctx: ApplyContext): Promise<PlannedRemovals[]> {
+    const managed = (table: string) => count(ctx.db, `SELECT count(*) AS n FROM ${table} WHERE ${MANAGED} AND domain_id IN ${IN_SCOPE}`);
+    return [
+      { kind: 'users', managed: await managed('lms_user'), removals: await plannedUserRemovals(ctx) },
+      { kind: 'courses', managed: await managed('course'), removals: await plannedCourseRemovals(ctx) },
+      { kind: 'enrollments', managed: await managed('enrollment'), removals: await plannedEnrollmentRemovals(ctx) },
+    ];
+  }
+}
+
+function phaseTimer(log: Logger): (phase: string) => void {
+  let last = Date.now();
+  return (phase) => {
+    const now = Date.now();
+    log.debug('phase done', { phase, ms: now - last, rssMb: Math.round(process.memoryUsage().rss / 1048576) });
+    last = now;
+  };
+}
+
+function summary(status: SyncStatus, counts: SyncCounts, issues: IssueSink): string {
+  const parts = Object.entries(counts)
+    .map(([kind, c]) => `${kind} +${c.created} ~${c.updated} -${c.removed}${c.restored ? ` ↺${c.restored}` : ''}`);
+  const problems = `${issues.counts.error} errors, ${issues.counts.warning} warnings`;
+  return `${status.replace(/_/g, ' ')}: ${parts.join(', ')}; ${problems}`;
+}

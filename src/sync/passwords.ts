@@ -1,0 +1,38 @@
+/**
+ * Passwords of newly created users are hashed after the roster commits, not inside the sync:
+ * a safe hash costs tens of milliseconds, so 200k new users would hold the transaction for hours.
+ * Until its hash is stored an account has no password login (password_hash is NULL). Hashing runs
+ * on libuv's thread pool, a few at a time, and stores hashes in batches.
+ */
+import type { SqlSession } from '../db/sql-session';
+import { hashPassword } from '../util/password-hash';
+
+const BATCH = 200;
+
+/** Users created by this sync whose staged row carries a password. */
+export async function pendingPasswords(db: SqlSession, firstNewUserId: number): Promise<number> {
+  const rows = await db.query<{ n: number | string }>(`SELECT count(*) AS n FROM stage_users s
+    JOIN lms_user u ON u.external_id = s.ext AND u.id >= $1 AND u.domain_id IN (SELECT id FROM scope_domain)
+    WHERE s.ok = 1 AND s.password IS NOT NULL AND u.password_hash IS NULL`, [firstNewUserId]);
+  return Number(rows[0]?.n ?? 0);
+}
+
+export async function hashNewPasswords(db: SqlSession, firstNewUserId: number, onProgress?: (done: number) => void): Promise<number> {
+  let done = 0;
+  let after = firstNewUserId - 1;
+  for (;;) {
+    const rows = await db.query<{ id: number; password: string }>(`SELECT u.id, s.password FROM stage_users s
+      JOIN lms_user u ON u.external_id = s.ext AND u.domain_id IN (SELECT id FROM scope_domain)
+      WHERE s.ok = 1 AND s.password IS NOT NULL AND u.id > $1 AND u.password_hash IS NULL ORDER BY u.id LIMIT ${BATCH}`, [after]);
+    if (!rows.length) return done;
+    const hashes = await Promise.all(rows.map((r) => hashPassword(r.password)));
+    await db.begin();
+    for (let i = 0; i < rows.length; i++) {
+      await db.run('UPDATE lms_user SET password_hash = $1 WHERE id = $2 AND password_hash IS NULL', [hashes[i], Number(rows[i].id)]);
+    }
+    await db.commit();
+    done += rows.length;
+    after = Number(rows[rows.length - 1].id);
+    onProgress?.(done);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Reads the upload into the staging tables: zip (safety limits), manifest, then each required
+ * CSV streamed through the strict reader and the field mapping into one bulk load per file.
+ * Optional OneRoster files that are present are validated but not applied.
+ */
+import { Transform } from 'node:stream';
+import type { SqlSession, SqlValue } from '../db/sql-session';
+import type { IssueSink } from '../oneroster/issues';
+import { readManifest } from '../oneroster/manifest';
+import { readCsv } from '../oneroster/read-csv';
+import { SCHEMAS } from '../oneroster/schemas';
+import { DATA_FILES, REQUIRED_FILES, type DataFile, type Manifest, type ParsedRow, type ZipLimits } from '../oneroster/types';
+import { RosterZip } from '../oneroster/zip-reader';
+import { mapClass, mapCourse, mapEnrollment, mapOrg, mapSession, mapUser, rejectedRow, type MappingContext } from './mapping';
+import { FILE_TABLES, stageColumns } from './stage-tables';
+import type { SyncProgress } from './types';
+
+type Mapper = (row: ParsedRow) => SqlValue[];
+
+function mapperFor(file: (typeof REQUIRED_FILES)[number], ctx: MappingContext): Mapper {
+  switch (file) {
+    case 'orgs': return mapOrg;
+    case 'academicSessions': return mapSession;
+    case 'courses': return mapCourse;
+    case 'classes': return mapClass;
+    case 'users': return mapUser;
+    case 'enrollments': return (row) => mapEnrollment(row, ctx);
+  }
+}
+
+export interface ReadOptions {
+  limits: ZipLimits;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+export async function readUpload(db: SqlSession, zipPath: string, mapping: MappingContext, issues: IssueSink, opts: ReadOptions): Promise<Manifest> {
+  const zip = await RosterZip.open(zipPath, opts.limits, issues);
+  try {
+    const manifest = await readManifest(zip, issues);
+    const present = DATA_FILES.filter((f) => manifest.modes[f] !== 'absent');
+    const total = present.reduce((sum, f) => sum + zip.uncompressedSize(SCHEMAS[f].fileName), 0);
+    let done = 0;
+    const counted = (file: string) => new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        done += chunk.length;
+        opts.onProgress?.({ phase: 'read', file, done, total });
+        cb(null, chunk);
+      },
+    });
+
+    for (const file of REQUIRED_FILES) {
+      const schema = SCHEMAS[file];
+      const mode = manifest.modes[file] as 'bulk' | 'delta';
+      const table = FILE_TABLES[file];
+      const columns = stageColumns(table);
+      const map = mapperFor(file, mapping);
+      const input = (await zip.openStream(schema.fileName)).pipe(counted(schema.fileName));
+      async function* batches(): AsyncGenerator<SqlValue[][]> {
+        for await (const rows of readCsv(input, schema, mode, issues)) yield rows.map((r) => (r.ok ? map(r) : rejectedRow(r, columns)));
+      }
+      await db.load(table, columns, batches());
+    }
+
+    for (const file of present.filter((f) => !(REQUIRED_FILES as readonly DataFile[]).includes(f))) {
+      const schema = SCHEMAS[file];
+      const input = (await zip.openStream(schema.fileName)).pipe(counted(schema.fileName));
+      for await (const rows of readCsv(input, schema, manifest.modes[file] as 'bulk' | 'delta', issues)) void rows;
+    }
+    return manifest;
+  } finally {
+    zip.close();
+  }
+}

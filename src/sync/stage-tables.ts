@@ -1,0 +1,103 @@
+/**
+ * The staging tables a sync loads the file into (connection-private temp tables), so that
+ * duplicates, references, the plan and the apply are set-based SQL rather than per-row round trips
+ * or in-memory maps. Every row keeps its line number for issues.
+ */
+import type { Dialect, SqlSession } from '../db/sql-session';
+
+type ColType = 'int' | 'text' | 'instant';
+type Columns = Record<string, ColType>;
+
+/**
+ * Every file's table starts with these. A row rejected while reading stays with ok = 0 and only
+ * its line and sourcedId: it is then not "unshared", and rows that depend on it can cite it.
+ * deleted = 1 marks a delta row with status tobedeleted.
+ */
+const base = { line: 'int', sid: 'text', ok: 'int', deleted: 'int' } as const satisfies Columns;
+
+export const STAGE = {
+  stage_orgs: { ...base, ext: 'text', name: 'text', type: 'text', parent_sid: 'text', metadata: 'text' },
+  stage_sessions: { ...base, title: 'text', type: 'text', start_date: 'text', end_date: 'text', parent_sid: 'text', school_year: 'text' },
+  stage_courses: { ...base, title: 'text', code: 'text', org_sid: 'text', school_year_sid: 'text', metadata: 'text' },
+  stage_classes: { ...base, title: 'text', course_sid: 'text', school_sid: 'text', first_term_sid: 'text', term_sids: 'text', metadata: 'text' },
+  stage_users: {
+    ...base, ext: 'text', first_org_sid: 'text', role: 'text', username: 'text', given_name: 'text', family_name: 'text',
+    email: 'text', password: 'text', org_sids: 'text', agent_sids: 'text', metadata: 'text',
+  },
+  stage_enrollments: {
+    ...base, ext: 'text', class_sid: 'text', school_sid: 'text', user_sid: 'text', or_role: 'text', lms_role: 'text',
+    is_primary: 'int', start_at: 'instant', end_at: 'instant', metadata: 'text',
+  },
+  /** list fields exploded from the JSON arrays above (see explodeLists) */
+  stage_class_terms: { line: 'int', class_sid: 'text', term_sid: 'text', pos: 'int' },
+  stage_user_orgs: { line: 'int', user_sid: 'text', org_sid: 'text', pos: 'int' },
+  stage_user_agents: { line: 'int', user_sid: 'text', agent_sid: 'text' },
+  /** every course the sync should hold: sections and the derived base courses */
+  stage_target_courses: {
+    ext: 'text', kind: 'text', domain_id: 'int', title: 'text', base_ext: 'text', owner_sid: 'text', term: 'text',
+    start_at: 'instant', end_at: 'instant', metadata: 'text', class_sid: 'text', enrollment_ext: 'text',
+  },
+} as const satisfies Record<string, Columns>;
+
+export type StageTable = keyof typeof STAGE;
+
+export function stageColumns<T extends StageTable>(table: T): Array<keyof (typeof STAGE)[T] & string> {
+  return Object.keys(STAGE[table]) as Array<keyof (typeof STAGE)[T] & string>;
+}
+
+function sqlType(dialect: Dialect, type: ColType): string {
+  if (type === 'int') return 'integer';
+  if (type === 'instant') return dialect === 'postgres' ? 'timestamptz' : 'text';
+  return 'text';
+}
+
+/** Indexes that the reference checks and the merge join on (created after loading: faster). */
+const INDEXES: Array<[StageTable, string]> = [
+  ['stage_orgs', 'sid'], ['stage_sessions', 'sid'], ['stage_courses', 'sid'], ['stage_classes', 'sid'],
+  ['stage_users', 'sid'], ['stage_users', 'ext'], ['stage_enrollments', 'sid'], ['stage_enrollments', 'ext'],
+  ['stage_enrollments', 'class_sid'], ['stage_enrollments', 'user_sid'],
+];
+
+export async function createStageTables(db: SqlSession): Promise<void> {
+  for (const [table, cols] of Object.entries(STAGE)) {
+    const defs = Object.entries(cols).map(([name, type]) => `${name} ${sqlType(db.dialect, type)}`).join(', ');
+    await db.run(`DROP TABLE IF EXISTS ${table}`);
+    await db.run(`CREATE TEMP TABLE ${table} (${defs})`);
+  }
+}
+
+/** The file tables, in the order they are read, and the OneRoster file each one holds. */
+export const FILE_TABLES = {
+  orgs: 'stage_orgs', academicSessions: 'stage_sessions', courses: 'stage_courses', classes: 'stage_classes',
+  users: 'stage_users', enrollments: 'stage_enrollments',
+} as const satisfies Record<string, StageTable>;
+
+/** Fills the exploded list tables from the JSON list columns (one statement each). */
+export async function explodeLists(db: SqlSession): Promise<void> {
+  const each = (table: string, col: string) => db.dialect === 'postgres'
+    ? `FROM ${table} s CROSS JOIN LATERAL json_array_elements_text(s.${col}::json) WITH ORDINALITY AS j(value, pos) WHERE s.ok = 1`
+    : `FROM ${table} s, json_each(s.${col}) AS j WHERE s.ok = 1`;
+  const pos = db.dialect === 'postgres' ? 'j.pos' : 'j.key + 1';
+  await db.run(`INSERT INTO stage_class_terms (line, class_sid, term_sid, pos) SELECT s.line, s.sid, j.value, ${pos} ${each('stage_classes', 'term_sids')}`);
+  await db.run(`INSERT INTO stage_user_orgs (line, user_sid, org_sid, pos) SELECT s.line, s.sid, j.value, ${pos} ${each('stage_users', 'org_sids')}`);
+  await db.run(`INSERT INTO stage_user_agents (line, user_sid, agent_sid) SELECT s.line, s.sid, j.value ${each('stage_users', 'agent_sids')}`);
+  for (const [t, c] of [['stage_class_terms', 'class_sid'], ['stage_class_terms', 'term_sid'], ['stage_user_orgs', 'user_sid'],
+    ['stage_user_orgs', 'org_sid'], ['stage_user_agents', 'user_sid'], ['stage_user_agents', 'agent_sid']]) {
+    await db.run(`CREATE INDEX IF NOT EXISTS ix_${t}_${c} ON ${t} (${c})`);
+  }
+}
+
+export async function analyzeStageTables(db: SqlSession, tables: readonly StageTable[] = Object.keys(STAGE) as StageTable[]): Promise<void> {
+  if (db.dialect === 'postgres') await db.run(`ANALYZE ${tables.join(', ')}`);
+  else for (const t of tables) await db.run(`ANALYZE temp.${t}`);
+}
+
+export async function indexStageTables(db: SqlSession): Promise<void> {
+  for (const [table, col] of INDEXES) await db.run(`CREATE INDEX IF NOT EXISTS ix_${table}_${col} ON ${table} (${col})`);
+  // temp tables are never auto-analyzed; without statistics PostgreSQL picks nested loops over 1M rows
+  await analyzeStageTables(db);
+}
+
+export async function dropStageTables(db: SqlSession): Promise<void> {
+  for (const table of Object.keys(STAGE)) await db.run(`DROP TABLE IF EXISTS ${table}`);
+}

@@ -1,0 +1,64 @@
+/** The sync engine's public contract: what callers (CLI, daemon, bench) hand in and get back. */
+import type { SyncIssue } from '../oneroster/issues';
+
+export type SyncSource = 'cli' | 'ftps' | 'watcher' | 'bench' | 'test';
+export type SyncStatus = 'succeeded' | 'completed_with_errors' | 'failed' | 'refused' | 'validated';
+export type RunStatus = SyncStatus | 'queued' | 'running' | 'skipped';
+
+export const ENTITY_KINDS = ['domains', 'users', 'observers', 'courses', 'enrollments'] as const;
+export type EntityKind = (typeof ENTITY_KINDS)[number];
+export const ACTIONS = ['created', 'updated', 'unchanged', 'removed', 'restored'] as const;
+/** removed = deleted or deactivated (marked inactive / withdrawn) */
+export type Action = (typeof ACTIONS)[number];
+export type SyncCounts = Record<EntityKind, Record<Action, number>>;
+
+export function emptyCounts(): SyncCounts {
+  const counts = {} as SyncCounts;
+  for (const kind of ENTITY_KINDS) counts[kind] = { created: 0, updated: 0, unchanged: 0, removed: 0, restored: 0 };
+  return counts;
+}
+
+export interface SyncRequest {
+  /** the domain whose folder / admin the upload came from; its settings govern the sync */
+  domainId: number;
+  zipPath: string;
+  /** the name the file was uploaded as; defaults to the zip's base name */
+  fileName?: string;
+  source: SyncSource;
+  /** validate and plan only; change nothing */
+  validateOnly?: boolean;
+  /** run even past the safety threshold */
+  force?: boolean;
+  /** reuse a run row created earlier (e.g. queued by the daemon) instead of creating one */
+  runId?: number;
+  onProgress?: (progress: SyncProgress) => void;
+}
+
+export interface SyncProgress {
+  phase: 'read' | 'validate' | 'plan' | 'apply' | 'passwords' | 'done';
+  file?: string;
+  /** bytes of the current phase done and in total, when known */
+  done: number;
+  total: number;
+}
+
+export interface SyncResult {
+  runId: number;
+  domainId: number;
+  status: SyncStatus;
+  mode: 'apply' | 'validate';
+  fileName: string;
+  sha256: string;
+  counts: SyncCounts;
+  /** the kept issues (capped); totals count every one */
+  issues: SyncIssue[];
+  issueTotals: { error: number; warning: number; info: number };
+  issuesDropped: number;
+  /** one line for humans, e.g. why a sync was refused */
+  message: string;
+  startedAt: Date;
+  finishedAt: Date;
+  durationMs: number;
+  /** passwords still being hashed after the roster committed (see passwords.ts) */
+  passwordsPending: number;
+}

@@ -1,0 +1,261 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { IssueSink, type SyncIssue } from '../../src/oneroster/issues';
+import { SCHEMAS, columnIndex } from '../../src/oneroster/schemas';
+import { rowContext, validateRow, isDate, datetimeKind } from '../../src/oneroster/validate-row';
+import type { DataFile, ParsedRow } from '../../src/oneroster/types';
+
+// Valid rows, one per file used below, in header order.
+const GOOD: Partial<Record<DataFile, Record<string, string>>> = {
+  users: {
+    sourcedId: 'u1', enabledUser: 'true', orgSourcedIds: 'sch1', role: 'teacher', username: 'jdoe',
+    userIds: '{LDAP:12}', givenName: 'Jane', familyName: 'Doe', grades: '09',
+  },
+  enrollments: {
+    sourcedId: 'e1', classSourcedId: 'c1', schoolSourcedId: 'sch1', userSourcedId: 'u1', role: 'student',
+    primary: 'false', beginDate: '2024-08-15', endDate: '2025-06-01',
+  },
+  academicSessions: {
+    sourcedId: 'as1', title: 'Fall', type: 'term', startDate: '2024-08-15', endDate: '2024-12-20', schoolYear: '2025',
+  },
+  classes: {
+    sourcedId: 'cl1', title: 'Math', courseSourcedId: 'co1', classType: 'scheduled', schoolSourcedId: 'sch1',
+    termSourcedIds: 't1,t2', periods: '1,2',
+  },
+  lineItems: {
+    sourcedId: 'li1', title: 'Quiz', assignDate: '2024-09-01', dueDate: '2024-09-08', classSourcedId: 'cl1',
+    categorySourcedId: 'cat1', resultValueMin: '0', resultValueMax: '100',
+  },
+  resources: { sourcedId: 'r1', vendorResourceId: 'v1', roles: 'teacher,student' },
+};
+
+function fields(file: DataFile, change: Record<string, string> = {}, metadata: string[] = []): string[] {
+  const values = { ...GOOD[file], ...change };
+  return [...SCHEMAS[file].columns.map((c) => values[c.name] ?? ''), ...metadata];
+}
+
+function run(file: DataFile, change: Record<string, string> = {}, mode: 'bulk' | 'delta' = 'bulk',
+  ext: string[] = [], meta: string[] = []): { row: ParsedRow; issues: SyncIssue[] } {
+  const sink = new IssueSink();
+  const row = validateRow(fields(file, change, meta), 7, rowContext(SCHEMAS[file], mode, ext), sink);
+  return { row, issues: sink.kept };
+}
+
+/** Asserts exactly one issue with this code/severity/column, and returns it. */
+function only(issues: SyncIssue[], code: string, severity: 'error' | 'warning', column: string | null): SyncIssue {
+  assert.equal(issues.length, 1, JSON.stringify(issues, null, 1));
+  const [issue] = issues;
+  assert.equal(issue.code, code);
+  assert.equal(issue.severity, severity);
+  assert.equal(issue.column, column);
+  return issue;
+}
+
+test('a valid row is ok, with its values in header order and no metadata', () => {
+  for (const file of Object.keys(GOOD) as DataFile[]) {
+    const { row, issues } = run(file);
+    assert.deepEqual(issues, [], file);
+    assert.equal(row.ok, true);
+    assert.equal(row.line, 7);
+    assert.equal(row.sourcedId, GOOD[file]?.sourcedId);
+    assert.deepEqual(row.values, fields(file));
+    assert.equal(row.metadata, null);
+  }
+});
+
+test('issues carry file, line, column, sourcedId, and a message naming rule and value', () => {
+  const { row, issues } = run('users', { role: 'Teacher' });
+  assert.equal(row.ok, false);
+  const issue = only(issues, 'value.enum', 'error', 'role');
+  assert.equal(issue.file, 'users.csv');
+  assert.equal(issue.line, 7);
+  assert.equal(issue.sourcedId, 'u1');
+  assert.equal(issue.message, 'users.csv line 7: role "Teacher" is not allowed; did you mean "teacher"? (values are case-sensitive)');
+});
+
+test('enum without a case match lists the allowed tokens; enrollments allow only four roles', () => {
+  const issue = only(run('enrollments', { role: 'aide' }).issues, 'value.enum', 'error', 'role');
+  assert.match(issue.message, /role "aide" is not allowed; use one of: administrator, proctor, student, teacher/);
+  assert.equal(run('users', { role: 'aide' }).issues.length, 0);
+  only(run('users', { role: 'principal' }).issues, 'value.enum', 'error', 'role');
+});
+
+test('row width: both counts, the trailing comma hint, sourcedId kept', () => {
+  const sink = new IssueSink();
+  const ctx = rowContext(SCHEMAS.users, 'bulk');
+  const row = validateRow([...fields('users'), ''], 10, ctx, sink);
+  assert.equal(row.ok, false);
+  assert.equal(row.sourcedId, 'u1');
+  assert.equal(row.values.length, 18);
+  const issue = only(sink.kept, 'csv.row_width', 'error', null);
+  assert.match(issue.message, /19 fields but the header has 18 columns \(an extra trailing comma\?\)/);
+
+  const sink2 = new IssueSink();
+  validateRow([...fields('users'), 'x'], 11, ctx, sink2);
+  assert.doesNotMatch(sink2.kept[0].message, /trailing comma/);
+  const sink3 = new IssueSink();
+  const short = validateRow(['u9', '', ''], 12, ctx, sink3);
+  assert.match(sink3.kept[0].message, /3 fields but the header has 18 columns/);
+  assert.equal(short.sourcedId, 'u9');
+  assert.equal(short.values.length, 18);
+});
+
+test('required blank → value.required', () => {
+  const issue = only(run('users', { givenName: '' }).issues, 'value.required', 'error', 'givenName');
+  assert.match(issue.message, /givenName is required but blank/);
+  only(run('enrollments', { sourcedId: '' }).issues, 'value.required', 'error', 'sourcedId');
+  // optional blanks are fine
+  assert.deepEqual(run('enrollments', { primary: '', beginDate: '', endDate: '' }).issues, []);
+  // a space is a value, not a blank
+  only(run('enrollments', { primary: ' ' }).issues, 'value.enum', 'error', 'primary');
+});
+
+test('booleans are exactly true or false', () => {
+  const issue = only(run('users', { enabledUser: 'TRUE' }).issues, 'value.enum', 'error', 'enabledUser');
+  assert.match(issue.message, /did you mean "true"\?/);
+  only(run('enrollments', { primary: '1' }).issues, 'value.enum', 'error', 'primary');
+  assert.deepEqual(run('enrollments', { primary: 'true' }).issues, []);
+});
+
+test('dates: YYYY-MM-DD and real calendar dates', () => {
+  const bad = only(run('enrollments', { beginDate: '9/1/2023' }).issues, 'value.date', 'error', 'beginDate');
+  assert.match(bad.message, /beginDate "9\/1\/2023" is not a date; write YYYY-MM-DD/);
+  const unreal = only(run('enrollments', { endDate: '2025-02-29' }).issues, 'value.date', 'error', 'endDate');
+  assert.match(unreal.message, /not a real calendar date/);
+  assert.equal(isDate('2024-02-29'), true);
+  assert.equal(isDate('2100-02-29'), false);
+  assert.equal(isDate('2000-02-29'), true);
+  assert.equal(isDate('2024-04-31'), false);
+  assert.equal(isDate('2024-13-01'), false);
+  assert.equal(isDate('2024-1-01'), false);
+  assert.equal(isDate('2024-01-01T00:00:00Z'), false);
+});
+
+test('year: four digits', () => {
+  only(run('academicSessions', { schoolYear: '21' }).issues, 'value.year', 'error', 'schoolYear');
+  only(run('academicSessions', { schoolYear: '2021-22' }).issues, 'value.year', 'error', 'schoolYear');
+});
+
+test('float: decimal numbers only', () => {
+  for (const ok of ['0', '85', '85.5', '-1', '.5', '+3']) assert.deepEqual(run('lineItems', { resultValueMax: ok }).issues, [], ok);
+  for (const bad of ['85,5', 'abc', '1e3', 'NaN', '']) {
+    const { issues } = run('lineItems', { resultValueMin: bad });
+    assert.equal(issues[0].code, bad === '' ? 'value.required' : 'value.float', bad);
+  }
+});
+
+test('sourcedIds and references: 1-255 chars, no control characters, no surrounding spaces', () => {
+  only(run('users', { sourcedId: 'x'.repeat(256) }).issues, 'value.sourced_id', 'error', 'sourcedId');
+  assert.deepEqual(run('users', { sourcedId: 'x'.repeat(255) }).issues, []);
+  only(run('users', { sourcedId: ' u1' }).issues, 'value.sourced_id', 'error', 'sourcedId');
+  only(run('enrollments', { userSourcedId: 'u1 ' }).issues, 'value.sourced_id', 'error', 'userSourcedId');
+  const tab = only(run('enrollments', { classSourcedId: 'c\t1' }).issues, 'value.sourced_id', 'error', 'classSourcedId');
+  assert.match(tab.message, /control character/);
+  // any printable characters are fine (GUIDs need not be UUIDs)
+  assert.deepEqual(run('users', { sourcedId: 'a.b_c-d/e@f:g ü' }).issues, []);
+});
+
+test('lists: items trimmed leniently, blank items are errors, items of refLists are sourcedIds', () => {
+  const { row, issues } = run('classes', { termSourcedIds: 't1, t2' });
+  assert.deepEqual(issues, []);
+  assert.equal(row.values[columnIndex(SCHEMAS.classes, 'termSourcedIds')], 't1,t2');
+  const blank = only(run('classes', { termSourcedIds: 't1,,t2' }).issues, 'value.list', 'error', 'termSourcedIds');
+  assert.match(blank.message, /blank item \(item 2\)/);
+  only(run('classes', { periods: '1,' }).issues, 'value.list', 'error', 'periods');
+  only(run('users', { orgSourcedIds: 'a,b\u0001' }).issues, 'value.sourced_id', 'error', 'orgSourcedIds');
+  // the caller's array is not modified by the normalisation
+  const input = fields('classes', { termSourcedIds: 't1 , t2' });
+  validateRow(input, 2, rowContext(SCHEMAS.classes, 'bulk'), new IssueSink());
+  assert.equal(input[columnIndex(SCHEMAS.classes, 'termSourcedIds')], 't1 , t2');
+});
+
+test('list items of an enumeration (resources.roles) are checked', () => {
+  only(run('resources', { roles: 'teacher,Student' }).issues, 'value.enum', 'error', 'roles');
+});
+
+test('grades: unknown CEDS codes are warnings only, with a hint', () => {
+  const { row, issues } = run('users', { grades: '9' });
+  assert.equal(row.ok, true);
+  const issue = only(issues, 'value.grade', 'warning', 'grades');
+  assert.match(issue.message, /did you mean "09"\?/);
+  assert.match(only(run('users', { grades: 'K' }).issues, 'value.grade', 'warning', 'grades').message, /"KG"/);
+  assert.deepEqual(run('users', { grades: 'KG,01,Other' }).issues, []);
+});
+
+test('userIds: items not {type:identifier} are warnings only', () => {
+  const { row, issues } = run('users', { userIds: '{LDAP:12},LTI:15' });
+  assert.equal(row.ok, true);
+  assert.match(only(issues, 'value.user_ids', 'warning', 'userIds').message, /"LTI:15" is not of the form \{type:identifier\}/);
+  assert.deepEqual(run('users', { userIds: '{LDAP:12},{LTI:15}' }).issues, []);
+});
+
+test('any value over 2048 characters → value.too_long', () => {
+  only(run('users', { password: 'p'.repeat(2049) }).issues, 'value.too_long', 'error', 'password');
+  assert.deepEqual(run('users', { password: 'p'.repeat(2048) }).issues, []);
+});
+
+test('bulk: status or dateLastModified filled in → warning, row ok, values kept', () => {
+  const { row, issues } = run('users', { status: 'active', dateLastModified: '2024-01-01T00:00:00Z' });
+  assert.equal(row.ok, true);
+  assert.deepEqual(issues.map((i) => [i.code, i.severity, i.column]), [
+    ['value.status_in_bulk', 'warning', 'status'], ['value.status_in_bulk', 'warning', 'dateLastModified'],
+  ]);
+  assert.equal(row.values[1], 'active');
+});
+
+test('delta: status active/tobedeleted and a UTC datetime are required', () => {
+  const good = run('users', { status: 'tobedeleted', dateLastModified: '2024-01-31T12:00:00.000Z' }, 'delta');
+  assert.deepEqual(good.issues, []);
+  assert.equal(good.row.ok, true);
+  assert.deepEqual(run('users', { status: 'active', dateLastModified: '2024-01-31T12:00:00Z' }, 'delta').issues, []);
+
+  only(run('users', { dateLastModified: '2024-01-31T12:00:00Z' }, 'delta').issues, 'value.status_required', 'error', 'status');
+  const inactive = only(run('users', { status: 'inactive', dateLastModified: '2024-01-31T12:00:00Z' }, 'delta').issues,
+    'value.status_required', 'error', 'status');
+  assert.match(inactive.message, /OneRoster 1\.0 token/);
+  only(run('users', { status: 'Active', dateLastModified: '2024-01-31T12:00:00Z' }, 'delta').issues, 'value.status_required', 'error', 'status');
+  only(run('users', { status: 'active' }, 'delta').issues, 'value.status_required', 'error', 'dateLastModified');
+});
+
+test('delta datetimes: offset and bare date accepted with a warning; garbage is an error', () => {
+  const offset = run('users', { status: 'active', dateLastModified: '2024-01-31T12:00:00+02:00' }, 'delta');
+  assert.equal(offset.row.ok, true);
+  assert.match(only(offset.issues, 'value.datetime', 'warning', 'dateLastModified').message, /UTC offset/);
+  const bare = run('users', { status: 'active', dateLastModified: '2024-01-31' }, 'delta');
+  assert.equal(bare.row.ok, true);
+  only(bare.issues, 'value.datetime', 'warning', 'dateLastModified');
+  for (const bad of ['yesterday', '2024-01-31 12:00:00', '2024-01-31T12:00:00', '2024-02-30T00:00:00Z', '2024-01-31T25:00:00Z']) {
+    const { row, issues } = run('users', { status: 'active', dateLastModified: bad }, 'delta');
+    assert.equal(row.ok, false, bad);
+    only(issues, 'value.datetime', 'error', 'dateLastModified');
+  }
+  assert.equal(datetimeKind('2017-04-24T14:30:05.123Z'), 'utc');
+  assert.equal(datetimeKind('2017-04-24T14:30:05Z'), 'utc');
+  assert.equal(datetimeKind('2017-04-24T14:30:05-0500'), 'offset');
+});
+
+test('date order: academicSessions error, enrollments warning', () => {
+  const session = run('academicSessions', { startDate: '2024-08-15', endDate: '2024-08-01' });
+  assert.equal(session.row.ok, false);
+  assert.match(only(session.issues, 'value.date_order', 'error', 'endDate').message, /endDate 2024-08-01 is before startDate 2024-08-15/);
+  assert.deepEqual(run('academicSessions', { startDate: '2024-08-15', endDate: '2024-08-15' }).issues, []);
+  const enrollment = run('enrollments', { beginDate: '2025-01-01', endDate: '2024-12-31' });
+  assert.equal(enrollment.row.ok, true);
+  only(enrollment.issues, 'value.date_order', 'warning', 'endDate');
+});
+
+test('metadata.* columns: prefix stripped, blanks left out, null when none', () => {
+  const ext = ['metadata.address1', 'metadata.city', 'metadata.gm.additionalroles'];
+  const { row, issues } = run('users', {}, 'bulk', ext, ['1 Main St', '', 'aide']);
+  assert.deepEqual(issues, []);
+  assert.deepEqual(row.metadata, { address1: '1 Main St', 'gm.additionalroles': 'aide' });
+  assert.equal(row.values.length, 18);
+  assert.equal(run('users', {}, 'bulk', ext, ['', '', '']).row.metadata, null);
+  only(run('users', {}, 'bulk', ext, ['x'.repeat(3000), '', '']).issues, 'value.too_long', 'error', 'metadata.address1');
+});
+
+test('several problems in one row are all reported', () => {
+  const { row, issues } = run('enrollments', { role: 'Student', beginDate: '2024-13-01', userSourcedId: '' });
+  assert.equal(row.ok, false);
+  assert.deepEqual(issues.map((i) => i.code).sort(), ['value.date', 'value.enum', 'value.required']);
+});
