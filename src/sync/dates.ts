@@ -9,9 +9,31 @@ import { detach } from '../oneroster/csv/line-splitter';
 export class ZonedDates {
   private readonly starts = new Map<string, Date>();
   private readonly ends = new Map<string, Date>();
+  private readonly texts = new Map<Date, string>();
 
-  constructor(readonly zone: string) {
+  /** `format` writes an instant the way the database column stores it (see SqlSession.instant) */
+  constructor(readonly zone: string, private readonly format: (d: Date) => string = (d) => d.toISOString()) {
     if (!DateTime.now().setZone(zone).isValid) throw new Error(`invalid time zone "${zone}"`);
+  }
+
+  /** startOf, formatted for the database (memoized too: formatting per row was a hot spot) */
+  startText(date: string): string | null {
+    return this.text(this.startOf(date));
+  }
+
+  endText(date: string): string | null {
+    return this.text(this.endOf(date));
+  }
+
+  private text(d: Date | null): string | null {
+    if (!d) return null;
+    let t = this.texts.get(d);
+    if (t === undefined) {
+      t = this.format(d);
+      if (this.texts.size > 20_000) this.texts.clear();
+      this.texts.set(d, t);
+    }
+    return t;
   }
 
   startOf(date: string): Date | null {

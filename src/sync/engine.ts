@@ -102,11 +102,11 @@ export class SyncEngine {
     domain: Domain; settings: Awaited<ReturnType<typeof loadSettings>>; issues: IssueSink; counts: SyncCounts; log: Logger;
   }): Promise<Outcome> {
     const { domain, settings, issues, counts, log } = s;
-    const dates = new ZonedDates(settings.timeZone);
+    const dates = new ZonedDates(settings.timeZone, (d) => db.instant(d));
     const timer = phaseTimer(log);
 
     await createStageTables(db);
-    const manifest = await readUpload(db, req.zipPath, { dates, settings, instant: (d) => db.instant(d) }, issues,
+    const manifest = await readUpload(db, req.zipPath, { dates, settings }, issues,
       { limits: this.opts.zipLimits ?? DEFAULT_ZIP_LIMITS, onProgress: req.onProgress });
     timer('read');
     await explodeLists(db);

@@ -17,9 +17,9 @@ function positions<F extends DataFile>(file: F): Record<string, number> {
 }
 
 export interface MappingContext {
+  /** the domain's time zone, formatting instants for the database */
   dates: ZonedDates;
   settings: SyncSettings;
-  instant(date: Date): string;
 }
 
 const list = (v: string): string[] => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
@@ -104,11 +104,11 @@ export function lmsRole(orRole: string, s: SyncSettings): string {
 export function mapEnrollment(row: ParsedRow, ctx: MappingContext): SqlValue[] {
   const v = row.values, p = P.enrollments;
   const ignore = ctx.settings.ignoreSisDates;
-  const start = ignore ? null : ctx.dates.startOf(v[p.beginDate]);
-  const end = ignore ? null : ctx.dates.endOf(v[p.endDate]);
+  const start = ignore ? null : ctx.dates.startText(v[p.beginDate]);
+  const end = ignore ? null : ctx.dates.endText(v[p.endDate]);
   return [row.line, row.sourcedId, 1, deletedFlag(row, p), externalId(row.sourcedId), v[p.classSourcedId], v[p.schoolSourcedId],
     v[p.userSourcedId], v[p.role], lmsRole(v[p.role], ctx.settings), v[p.primary] === 'true' ? 1 : 0,
-    start && ctx.instant(start), end && ctx.instant(end),
+    start, end,
     metadataJson([['role', v[p.role]], ['primary', v[p.primary]], ['beginDate', v[p.beginDate]], ['endDate', v[p.endDate]]], row.metadata)];
 }
 

@@ -18,6 +18,16 @@ interface ClassRow {
 
 /** Streams the classes in pages (keyset on sid) with their course, first term and primary teachers. */
 async function* classContexts(ctx: ApplyContext): AsyncGenerator<ClassContext[]> {
+  // the primary teachers (a few per class) once, indexed: far cheaper than a range scan of all enrollments per page
+  await ctx.db.run('DROP TABLE IF EXISTS primary_teacher');
+  await ctx.db.run(`CREATE TEMP TABLE primary_teacher AS
+    SELECT e.class_sid, e.line, e.user_sid AS sid, coalesce(u.given_name, lu.given_name) AS given_name,
+           coalesce(u.family_name, lu.family_name) AS family_name
+    FROM stage_enrollments e
+    LEFT JOIN stage_users u ON u.sid = e.user_sid AND u.ok = 1
+    LEFT JOIN lms_user lu ON u.sid IS NULL AND lu.external_id = 'or-' || e.user_sid AND lu.domain_id IN ${IN_SCOPE}
+    WHERE e.ok = 1 AND e.deleted = 0 AND e.or_role = 'teacher' AND e.is_primary = 1`);
+  await ctx.db.run('CREATE INDEX ix_primary_teacher ON primary_teacher (class_sid, line)');
   let after = '';
   for (;;) {
     const rows = await ctx.db.query<ClassRow>(`
@@ -32,13 +42,9 @@ async function* classContexts(ctx: ApplyContext): AsyncGenerator<ClassContext[]>
     if (!rows.length) return;
     const last = rows[rows.length - 1].sid;
     const teachers = new Map<string, Teacher[]>();
-    for (const t of await ctx.db.query<{ class_sid: string; sid: string; given_name: string | null; family_name: string | null }>(`
-      SELECT e.class_sid, e.user_sid AS sid, coalesce(u.given_name, lu.given_name) AS given_name, coalesce(u.family_name, lu.family_name) AS family_name
-      FROM stage_enrollments e
-      LEFT JOIN stage_users u ON u.sid = e.user_sid AND u.ok = 1
-      LEFT JOIN lms_user lu ON u.sid IS NULL AND lu.external_id = 'or-' || e.user_sid AND lu.domain_id IN ${IN_SCOPE}
-      WHERE e.ok = 1 AND e.deleted = 0 AND e.or_role = 'teacher' AND e.is_primary = 1 AND e.class_sid > $1 AND e.class_sid <= $2
-      ORDER BY e.class_sid, e.line`, [after, last])) {
+    for (const t of await ctx.db.query<{ class_sid: string; sid: string; given_name: string | null; family_name: string | null }>(
+      'SELECT class_sid, sid, given_name, family_name FROM primary_teacher WHERE class_sid > $1 AND class_sid <= $2 ORDER BY class_sid, line',
+      [after, last])) {
       const list = teachers.get(t.class_sid) ?? [];
       list.push({ sid: t.sid, givenName: t.given_name ?? '', familyName: t.family_name ?? '' });
       teachers.set(t.class_sid, list);
@@ -125,17 +131,17 @@ export async function applyCourses(ctx: ApplyContext): Promise<void> {
   const created = await db.run(`INSERT INTO course (domain_id, kind, title, term, start_at, end_at, status, external_id, metadata, created_at, updated_at)
     SELECT domain_id, kind, title, term, start_at, end_at, 'active', ext, metadata, $1, $1 FROM course_target WHERE live_id IS NULL`, [now]);
   if (created) {
-    await db.run(`UPDATE course_target SET is_new = 1, live_id = (SELECT min(c.id) FROM course c WHERE c.external_id = course_target.ext
-      AND c.domain_id IN ${IN_SCOPE}) WHERE live_id IS NULL`);
+    await db.run(`UPDATE course_target SET is_new = 1, live_id = c.id FROM course c
+      WHERE course_target.live_id IS NULL AND c.external_id = course_target.ext AND c.domain_id IN ${IN_SCOPE}`);
   }
   // bases and owners resolve by external ID now that every course exists (hand-made replacements included)
-  await db.run(`UPDATE course_target SET base_id = (SELECT min(c.id) FROM course c WHERE c.external_id = course_target.base_ext
-    AND c.domain_id IN ${IN_SCOPE}) WHERE base_ext IS NOT NULL`);
-  await db.run(`UPDATE course_target SET owner_id = (SELECT min(u.id) FROM lms_user u WHERE u.external_id = 'or-' || course_target.owner_sid
-    AND u.domain_id IN ${IN_SCOPE}) WHERE owner_sid IS NOT NULL`);
+  await db.run(`UPDATE course_target SET base_id = c.id FROM course c
+    WHERE c.external_id = course_target.base_ext AND c.domain_id IN ${IN_SCOPE}`);
+  await db.run(`UPDATE course_target SET owner_id = u.id FROM lms_user u
+    WHERE u.external_id = 'or-' || course_target.owner_sid AND u.domain_id IN ${IN_SCOPE}`);
   const matched = await count(db, 'SELECT count(*) AS n FROM course_target WHERE is_new = 0');
   const restored = await db.run(`UPDATE course SET ${assign}, status = 'active', updated_at = $1 FROM course_target t
-    WHERE course.id = t.live_id AND t.is_new = 0 AND course.status <> 'active'`, [now]);
+    WHERE course.id = t.live_id AND t.is_new = 0 AND t.live_status <> 'active'`, [now]);
   const updated = await db.run(`UPDATE course SET ${assign}, updated_at = $1 FROM course_target t
     WHERE course.id = t.live_id AND t.is_new = 0 AND (${differs})`, [now]);
   await db.run(`UPDATE course SET base_course_id = t.base_id, owner_user_id = t.owner_id FROM course_target t

@@ -56,7 +56,7 @@ export async function applyEnrollments(ctx: ApplyContext): Promise<void> {
   const { db, counts, now } = ctx;
   const matched = await count(db, 'SELECT count(*) AS n FROM enrollment_target WHERE live_id IS NOT NULL AND deleted = 0');
   const restored = await db.run(`UPDATE enrollment SET ${assign}, status = 'active', updated_at = $1 FROM enrollment_target t
-    WHERE enrollment.id = t.live_id AND t.deleted = 0 AND enrollment.status <> 'active'`, [now]);
+    WHERE enrollment.id = t.live_id AND t.deleted = 0 AND t.live_status <> 'active'`, [now]);
   const updated = await db.run(`UPDATE enrollment SET ${assign}, updated_at = $1 FROM enrollment_target t
     WHERE enrollment.id = t.live_id AND t.deleted = 0 AND (${differs})`, [now]);
   const created = await db.run(`INSERT INTO enrollment (course_id, user_id, domain_id, role, status, start_at, end_at, external_id, metadata,

@@ -31,20 +31,25 @@ export async function prepareUsers(ctx: ApplyContext): Promise<void> {
  */
 async function rejectUsernameConflicts(ctx: ApplyContext): Promise<void> {
   const { db } = ctx;
+  // LMS users that keep their (domain, username) after the sync: not matched, or matched and unchanged
+  const staying = `SELECT u.id, u.domain_id, u.username, u.external_id FROM lms_user u
+    LEFT JOIN user_target m ON m.live_id = u.id AND m.deleted = 0
+    WHERE u.domain_id IN ${IN_SCOPE} AND (m.live_id IS NULL OR (m.username = u.username AND m.domain_id = u.domain_id))`;
   const conflicts = await db.query<{ line: number; sid: string; username: string; other_line: number | null; other_ext: string | null }>(`
-    SELECT t.line, t.sid, t.username,
-      (SELECT min(o.line) FROM user_target o WHERE o.domain_id = t.domain_id AND o.username = t.username AND o.deleted = 0 AND o.line < t.line) AS other_line,
-      (SELECT min(coalesce(u.external_id, '(made by hand)')) FROM lms_user u WHERE u.domain_id = t.domain_id AND u.username = t.username
-         AND (t.live_id IS NULL OR u.id <> t.live_id)
-         AND NOT EXISTS (SELECT 1 FROM user_target m WHERE m.live_id = u.id AND m.deleted = 0 AND (m.username <> u.username OR m.domain_id <> u.domain_id))) AS other_ext
+    SELECT t.line, t.sid, t.username, d.first_line AS other_line, NULL AS other_ext
     FROM user_target t
-    WHERE t.deleted = 0 AND (
-      EXISTS (SELECT 1 FROM user_target o WHERE o.domain_id = t.domain_id AND o.username = t.username AND o.deleted = 0 AND o.line < t.line)
-      OR EXISTS (SELECT 1 FROM lms_user u WHERE u.domain_id = t.domain_id AND u.username = t.username
-         AND (t.live_id IS NULL OR u.id <> t.live_id)
-         AND NOT EXISTS (SELECT 1 FROM user_target m WHERE m.live_id = u.id AND m.deleted = 0 AND (m.username <> u.username OR m.domain_id <> u.domain_id))))
-    ORDER BY t.line`);
+    JOIN (SELECT domain_id, username, min(line) AS first_line FROM user_target WHERE deleted = 0
+          GROUP BY domain_id, username HAVING count(*) > 1) d ON d.domain_id = t.domain_id AND d.username = t.username
+    WHERE t.deleted = 0 AND t.line > d.first_line
+    UNION ALL
+    SELECT t.line, t.sid, t.username, NULL, coalesce(u.external_id, '(made by hand)')
+    FROM user_target t JOIN (${staying}) u ON u.domain_id = t.domain_id AND u.username = t.username
+    WHERE t.deleted = 0 AND (t.live_id IS NULL OR u.id <> t.live_id)
+    ORDER BY 1`);
+  const seen = new Set<number>();
   for (const c of conflicts) {
+    if (seen.has(Number(c.line))) continue;
+    seen.add(Number(c.line));
     const by = c.other_line ? `users.csv line ${c.other_line}` : `the LMS user with external ID ${c.other_ext}`;
     ctx.issues.error('apply.username_taken', { file: 'users.csv', line: Number(c.line), column: 'username', sourcedId: c.sid },
       `username "${c.username}" is already used in that domain by ${by}; this row is skipped`);
@@ -71,7 +76,7 @@ export async function applyUsers(ctx: ApplyContext): Promise<void> {
   const { db, counts, now } = ctx;
   const matched = await count(db, 'SELECT count(*) AS n FROM user_target WHERE live_id IS NOT NULL AND deleted = 0');
   const restored = await db.run(`UPDATE lms_user SET ${assign}, status = 'active', updated_at = $1 FROM user_target t
-    WHERE lms_user.id = t.live_id AND t.deleted = 0 AND lms_user.status <> 'active'`, [now]);
+    WHERE lms_user.id = t.live_id AND t.deleted = 0 AND t.live_status <> 'active'`, [now]);
   const updated = await db.run(`UPDATE lms_user SET ${assign}, updated_at = $1 FROM user_target t
     WHERE lms_user.id = t.live_id AND t.deleted = 0 AND (${differs})`, [now]);
   const created = await db.run(`INSERT INTO lms_user (domain_id, username, given_name, family_name, email, password_hash, roles, status,

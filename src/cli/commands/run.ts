@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { Domain } from '../../db/entities';
+import { findRun } from '../../db/runs';
+import { loadIssues } from '../../sync/run-store';
+import { CliError } from '../errors';
+import { message, type CliContext } from '../context';
+import { issuesCsv, plural } from '../output';
+import { renderReport, reportFromRun } from '../report';
+import { wholeNumber } from './common';
+
+interface ShowOptions { json?: boolean; issuesCsv?: string; showIssues: number }
+
+export function registerRun(program: Command, cli: CliContext): void {
+  const run = program.command('run').description('one sync run');
+
+  run
+    .command('show')
+    .description('show a run with its counts and issues')
+    .argument('<runId>', 'the run number (see `rosterdrop history`)', wholeNumber(1))
+    .option('--json', 'print one JSON object, with every kept issue')
+    .option('--issues-csv <file>', 'write the issues as CSV (severity,code,file,line,column,sourcedId,message); "-" for stdout')
+    .option('--show-issues <n>', 'issues listed in the summary (0 = all)', wholeNumber(0), 20)
+    .action(cli.act(async (runId: number, opts: ShowOptions) => {
+      if (opts.json && opts.issuesCsv === '-') throw new CliError('--json and --issues-csv - both want stdout; write the CSV to a file');
+      await cli.withDatabase(async (ds) => {
+        const row = await findRun(ds, runId);
+        if (!row) throw new CliError(`unknown run ${runId}`);
+        const domain = await ds.getRepository(Domain).findOneBy({ id: row.domainId });
+        const issues = await loadIssues(ds, runId);
+        const report = reportFromRun(row, domain?.userspace ?? `#${row.domainId}`, issues);
+        if (opts.issuesCsv === '-') { process.stdout.write(issuesCsv(issues)); return; }
+        if (opts.issuesCsv) {
+          try {
+            fs.writeFileSync(opts.issuesCsv, issuesCsv(issues));
+          } catch (err) {
+            throw new CliError(`cannot write ${opts.issuesCsv}: ${message(err)}`);
+          }
+        }
+        if (opts.json) cli.json(report);
+        else cli.out(renderReport(report, opts.showIssues));
+        if (opts.issuesCsv) cli.err(`wrote ${plural(issues.length, 'issue')} to ${opts.issuesCsv}`);
+      });
+    }));
+}
