@@ -29,7 +29,7 @@ export interface SyncSummary {
   passwordsPending: number;
   /** seconds the engine spent hashing passwords after the commit (only with hashPasswords) */
   passwordsSeconds: number | null;
-  /** peak RSS (MB) when run() returned, before any password wait */
+  /** peak RSS (MB) when run() returned (before any inline password hashing) */
   maxRssAtReturnMB: number;
 }
 

@@ -33,12 +33,31 @@ export interface SqlSession {
 export async function openSession(ds: DataSource): Promise<SqlSession> {
   const runner = ds.createQueryRunner();
   const conn: unknown = await runner.connect();
+  let session: SqlSession;
   if (ds.options.type === 'postgres') {
     const client = conn as PoolClient;
     await client.query("SET TIME ZONE 'UTC'");
-    return new PgSession(runner, client);
+    session = new PgSession(runner, client);
+  } else {
+    session = new SqliteSession(runner, conn as BetterSqlite3.Database);
   }
-  return new SqliteSession(runner, conn as BetterSqlite3.Database);
+  const slowMs = Number(process.env.ROSTERDROP_SLOW_SQL_MS);
+  return slowMs > 0 ? traced(session, slowMs) : session;
+}
+
+/** ROSTERDROP_SLOW_SQL_MS=n prints statements slower than n ms to stderr (for tuning; off by default). */
+function traced(inner: SqlSession, slowMs: number): SqlSession {
+  const time = async <T>(sql: string, work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try { return await work(); } finally {
+      const ms = performance.now() - t0;
+      if (ms >= slowMs) process.stderr.write(`[slow sql ${ms.toFixed(0)} ms] ${sql.replace(/\s+/g, ' ').slice(0, 220)}\n`);
+    }
+  };
+  return Object.assign(Object.create(inner) as SqlSession, {
+    query: <T>(sql: string, params?: SqlValue[]) => time(sql, () => inner.query<T>(sql, params)),
+    run: (sql: string, params?: SqlValue[]) => time(sql, () => inner.run(sql, params)),
+  });
 }
 
 class PgSession implements SqlSession {

@@ -13,7 +13,7 @@ import type { ZipLimits } from '../oneroster/types';
 import { DEFAULT_ZIP_LIMITS } from '../oneroster/zip-reader';
 import { silentLogger, type Logger } from '../util/logger';
 import { applyCourses, deriveCourses, plannedCourseRemovals } from './apply/courses';
-import { type ApplyContext, count, IN_SCOPE, MANAGED, refreshScope } from './apply/context';
+import { type ApplyContext, count, IN_SCOPE, MANAGED, refreshScope, refreshStats } from './apply/context';
 import { applyDomains } from './apply/domains';
 import { applyEnrollments, plannedEnrollmentRemovals, prepareEnrollments } from './apply/enrollments';
 import { applyObservers } from './apply/observers';
@@ -144,8 +144,10 @@ export class SyncEngine {
       req.onProgress?.({ phase: 'apply', done: 0, total: 1 });
       const firstNewUserId = (await count(db, 'SELECT coalesce(max(id), 0) AS n FROM lms_user')) + 1;
       await applyUsers(ctx);
+      await refreshStats(db, ['lms_user']);
       await applyObservers(ctx);
       await applyCourses(ctx);
+      await refreshStats(db, ['course']);
       await prepareEnrollments(ctx);
       await applyEnrollments(ctx);
       timer('apply');
@@ -176,7 +178,8 @@ function phaseTimer(log: Logger): (phase: string) => void {
   let last = Date.now();
   return (phase) => {
     const now = Date.now();
-    log.debug('phase done', { phase, ms: now - last, rssMb: Math.round(process.memoryUsage().rss / 1048576) });
+    const m = process.memoryUsage();
+    log.debug('phase done', { phase, ms: now - last, rssMb: Math.round(m.rss / 1048576), heapMb: Math.round(m.heapUsed / 1048576), externalMb: Math.round(m.external / 1048576) });
     last = now;
   };
 }

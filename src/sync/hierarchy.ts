@@ -59,8 +59,8 @@ export interface ClassContext {
   /** the domain of the class's school: teacher, term and section courses live there */
   domainId: number;
   metadata: string | null;
-  /** present only when courseSourcedId names a course in courses.csv */
-  course: { sid: string; title: string; code: string | null } | null;
+  /** present only when courseSourcedId names a course in courses.csv; metadata: its columns (courseCode, grades, …) */
+  course: { sid: string; title: string; code: string | null; metadata: string | null } | null;
   /** the first term listed: it sets the section's term and dates */
   firstTerm: Term | null;
   /** primary teachers in file order; the first one's base courses are the section's */
@@ -102,7 +102,7 @@ export function deriveClassCourses(c: ClassContext, s: HierarchySettings): Deriv
         const ext = teacherBaseCourseId(course.sid, t.sid, c.schoolSid);
         out.push({
           ext, kind: 'teacher_base', domainId: c.domainId, title: `${courseLabel(course)} – ${teacherName(t)}`, baseExt: orgBase,
-          ownerSid: t.sid, term: null, startAt: null, endAt: null, metadata: null, classSid: null,
+          ownerSid: t.sid, term: null, startAt: null, endAt: null, metadata: course.metadata, classSid: null,
         });
         nearest = ext;
       }
@@ -111,7 +111,7 @@ export function deriveClassCourses(c: ClassContext, s: HierarchySettings): Deriv
         const ext = termBaseCourseId(course.sid, t.sid, c.schoolSid, term.sid);
         out.push({
           ext, kind: 'term_base', domainId: c.domainId, title: `${courseLabel(course)} – ${teacherName(t)} – ${term.title}`,
-          baseExt: nearest, ownerSid: t.sid, term: term.title, startAt: term.startAt, endAt: term.endAt, metadata: null, classSid: null,
+          baseExt: nearest, ownerSid: t.sid, term: term.title, startAt: term.startAt, endAt: term.endAt, metadata: course.metadata, classSid: null,
         });
         nearest = ext;
       }

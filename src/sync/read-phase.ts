@@ -47,6 +47,14 @@ export async function readUpload(db: SqlSession, zipPath: string, mapping: Mappi
         cb(null, chunk);
       },
     });
+    // pipe() does not forward errors: a corrupt entry (CRC, truncation, bomb) must reach the reader
+    // as a rejection, not become an uncaught 'error' event on the zip stream
+    const open = async (file: string): Promise<Transform> => {
+      const entry = await zip.openStream(file);
+      const through = counted(file);
+      entry.on('error', (err) => through.destroy(err));
+      return entry.pipe(through);
+    };
 
     for (const file of REQUIRED_FILES) {
       const schema = SCHEMAS[file];
@@ -54,7 +62,7 @@ export async function readUpload(db: SqlSession, zipPath: string, mapping: Mappi
       const table = FILE_TABLES[file];
       const columns = stageColumns(table);
       const map = mapperFor(file, mapping);
-      const input = (await zip.openStream(schema.fileName)).pipe(counted(schema.fileName));
+      const input = await open(schema.fileName);
       async function* batches(): AsyncGenerator<SqlValue[][]> {
         for await (const rows of readCsv(input, schema, mode, issues)) yield rows.map((r) => (r.ok ? map(r) : rejectedRow(r, columns)));
       }
@@ -63,7 +71,7 @@ export async function readUpload(db: SqlSession, zipPath: string, mapping: Mappi
 
     for (const file of present.filter((f) => !(REQUIRED_FILES as readonly DataFile[]).includes(f))) {
       const schema = SCHEMAS[file];
-      const input = (await zip.openStream(schema.fileName)).pipe(counted(schema.fileName));
+      const input = await open(schema.fileName);
       for await (const rows of readCsv(input, schema, manifest.modes[file] as 'bulk' | 'delta', issues)) void rows;
     }
     return manifest;

@@ -35,6 +35,11 @@ interface RefRule {
   severity: Severity;
   /** code for a reference to nothing (ref.unknown unless said) */
   unknownCode?: IssueCode;
+  /**
+   * not checked for tobedeleted rows: deleting the record does not need it (a delta that deletes
+   * a class need not carry its terms, which the LMS does not hold)
+   */
+  notForDeleted?: boolean;
 }
 
 /** In dependency order: each rule sees the rejections of the ones before it. */
@@ -44,8 +49,8 @@ const RULES: RefRule[] = [
   { from: sel('stage_courses', 'org_sid'), owner: 'stage_courses', column: 'orgSourcedId', target: 'stage_orgs', severity: 'error' },
   { from: sel('stage_courses', 'school_year_sid'), owner: 'stage_courses', column: 'schoolYearSourcedId', target: 'stage_sessions', severity: 'warning' },
   { from: sel('stage_classes', 'school_sid'), owner: 'stage_classes', column: 'schoolSourcedId', target: 'stage_orgs', severity: 'error' },
-  { from: 'SELECT t.line, t.class_sid AS sid, t.term_sid AS ref FROM stage_class_terms t', owner: 'stage_classes', column: 'termSourcedIds', target: 'stage_sessions', severity: 'error' },
-  { from: sel('stage_classes', 'course_sid'), owner: 'stage_classes', column: 'courseSourcedId', target: 'stage_courses', severity: 'warning', unknownCode: 'ref.course_unknown' },
+  { from: 'SELECT t.line, t.class_sid AS sid, t.term_sid AS ref FROM stage_class_terms t', owner: 'stage_classes', column: 'termSourcedIds', target: 'stage_sessions', severity: 'error', notForDeleted: true },
+  { from: sel('stage_classes', 'course_sid'), owner: 'stage_classes', column: 'courseSourcedId', target: 'stage_courses', severity: 'warning', unknownCode: 'ref.course_unknown', notForDeleted: true },
   { from: 'SELECT t.line, t.user_sid AS sid, t.org_sid AS ref FROM stage_user_orgs t', owner: 'stage_users', column: 'orgSourcedIds', target: 'stage_orgs', severity: 'error' },
   { from: sel('stage_enrollments', 'class_sid'), owner: 'stage_enrollments', column: 'classSourcedId', target: 'stage_classes', severity: 'error' },
   { from: sel('stage_enrollments', 'user_sid'), owner: 'stage_enrollments', column: 'userSourcedId', target: 'stage_users', severity: 'error' },
@@ -90,7 +95,7 @@ export class ReferenceChecker {
     const targetMode = this.modes[TABLE_FILE[rule.target]!];
     const live = targetMode === 'delta' && LIVE[rule.target] ? ` AND NOT EXISTS (${LIVE[rule.target]})` : '';
     const failing = `FROM (${rule.from}) s WHERE s.ref IS NOT NULL
-      AND EXISTS (SELECT 1 FROM ${rule.owner} o WHERE o.line = s.line AND o.ok = 1)
+      AND EXISTS (SELECT 1 FROM ${rule.owner} o WHERE o.line = s.line AND o.ok = 1${rule.notForDeleted ? ' AND o.deleted = 0' : ''})
       AND NOT EXISTS (SELECT 1 FROM ${rule.target} t WHERE t.sid = s.ref AND t.ok = 1)${live}`;
     const rows = await this.db.query<Failure>(
       `SELECT s.line, s.sid, s.ref, (SELECT min(t.line) FROM ${rule.target} t WHERE t.sid = s.ref) AS ref_line

@@ -58,7 +58,7 @@ function sqlType(dialect: Dialect, type: ColType): string {
  */
 const INDEXES: Array<[StageTable, string, 'both' | 'sqlite']> = [
   ['stage_orgs', 'sid', 'both'], ['stage_sessions', 'sid', 'both'], ['stage_courses', 'sid', 'both'], ['stage_classes', 'sid', 'both'],
-  ['stage_users', 'sid', 'both'], ['stage_users', 'ext', 'sqlite'], ['stage_enrollments', 'sid', 'sqlite'],
+  ['stage_users', 'sid', 'both'], ['stage_users', 'line', 'sqlite'], ['stage_users', 'ext', 'sqlite'], ['stage_enrollments', 'sid', 'sqlite'],
   ['stage_enrollments', 'ext', 'sqlite'], ['stage_enrollments', 'class_sid', 'sqlite'], ['stage_enrollments', 'user_sid', 'sqlite'],
 ];
 
@@ -98,7 +98,12 @@ export async function analyzeStageTables(db: SqlSession, tables: readonly StageT
     await db.run(`ANALYZE ${tables.join(', ')}`);
     await db.run('RESET default_statistics_target');
   }
-  else for (const t of tables) await db.run(`ANALYZE temp.${t}`);
+  else {
+    // SQLite plans joins from sqlite_stat1 alone; without statistics on the LMS tables too it
+    // walks course × lms_user before the staged rows (minutes at 10k rows). A sampled ANALYZE is cheap.
+    await db.run('PRAGMA analysis_limit = 1000');
+    await db.run('ANALYZE');
+  }
 }
 
 export async function indexStageTables(db: SqlSession): Promise<void> {

@@ -21,8 +21,11 @@ export interface ApplyContext {
 /** `domain_id IN (…)`: the sync manages only what lies in its domain's subtree. */
 export const IN_SCOPE = '(SELECT id FROM scope_domain)';
 
-/** managed = external ID starts with or- */
-export const MANAGED = "external_id LIKE 'or-%'";
+/**
+ * managed = external ID starts with or- (exactly: SQLite's LIKE ignores case, so LIKE 'or-%' would
+ * also take a hand-made "OR-…" ID for a managed one)
+ */
+export const MANAGED = "substr(external_id, 1, 3) = 'or-'";
 
 export async function count(db: SqlSession, sql: string, params?: SqlValue[]): Promise<number> {
   const rows = await db.query<{ n: number | string }>(sql, params);
@@ -35,4 +38,14 @@ export async function refreshScope(db: SqlSession, rootId: number): Promise<void
   await db.run(`CREATE TEMP TABLE scope_domain AS
     WITH RECURSIVE t(id) AS (SELECT id FROM domain WHERE id = $1 UNION SELECT d.id FROM domain d JOIN t ON d.parent_id = t.id)
     SELECT id FROM t`, [rootId]);
+}
+
+/**
+ * SQLite's planner knows table sizes only from ANALYZE; after the sync itself has filled a table
+ * (a first sync), stale statistics make it loop over that table outermost. PostgreSQL reads the
+ * real table size at plan time and needs nothing here.
+ */
+export async function refreshStats(db: SqlSession, tables: readonly string[]): Promise<void> {
+  if (db.dialect !== 'sqlite') return;
+  for (const t of tables) await db.run(`ANALYZE ${t}`);
 }

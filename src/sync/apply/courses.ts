@@ -12,7 +12,7 @@ const PAGE = 2000;
 
 interface ClassRow {
   sid: string; title: string; school_sid: string; domain_id: number; metadata: string | null;
-  course_sid: string | null; course_title: string | null; course_code: string | null;
+  course_sid: string | null; course_title: string | null; course_code: string | null; course_metadata: string | null;
   term_sid: string | null; term_title: string | null; school_year: string | null; start_date: string | null; end_date: string | null;
 }
 
@@ -32,7 +32,7 @@ async function* classContexts(ctx: ApplyContext): AsyncGenerator<ClassContext[]>
   for (;;) {
     const rows = await ctx.db.query<ClassRow>(`
       SELECT c.sid, c.title, c.school_sid, od.domain_id, c.metadata,
-             co.sid AS course_sid, co.title AS course_title, co.code AS course_code,
+             co.sid AS course_sid, co.title AS course_title, co.code AS course_code, co.metadata AS course_metadata,
              t.sid AS term_sid, t.title AS term_title, t.school_year, t.start_date, t.end_date
       FROM stage_classes c
       JOIN org_domain od ON od.sid = c.school_sid
@@ -51,7 +51,7 @@ async function* classContexts(ctx: ApplyContext): AsyncGenerator<ClassContext[]>
     }
     yield rows.map((r) => ({
       sid: r.sid, title: r.title, schoolSid: r.school_sid, domainId: Number(r.domain_id), metadata: r.metadata,
-      course: r.course_sid ? { sid: r.course_sid, title: r.course_title ?? '', code: r.course_code } : null,
+      course: r.course_sid ? { sid: r.course_sid, title: r.course_title ?? '', code: r.course_code, metadata: r.course_metadata } : null,
       firstTerm: r.term_sid ? {
         sid: r.term_sid, title: r.term_title ?? '', schoolYear: r.school_year ?? '',
         startAt: ctx.dates.startOf(r.start_date ?? ''), endAt: ctx.dates.endOf(r.end_date ?? ''),

@@ -37,6 +37,8 @@ export async function applyDomains(ctx: ApplyContext): Promise<void> {
       ctx.issues.info('apply.unshared_skipped', { file: 'orgs.csv', line: o.line, sourcedId: o.sid }, `org "${o.sid}" is marked tobedeleted; a sync never removes domains`);
     }
     const existing = live.get(ext);
+    // tobedeleted for an org the LMS never had: nothing to remove, and nothing to create either
+    if (o.deleted && !existing) continue;
     if (existing) {
       domainOf.set(o.sid, existing.id);
       if (existing.metadata !== o.metadata) {

@@ -22,15 +22,19 @@ export async function applyObservers(ctx: ApplyContext): Promise<void> {
       `agent "${o.agent_sid}" (${o.agent_role}) of this ${o.role} makes no observer link; links pair a student with a parent, guardian or relative`);
   }
 
+  // pairs first, materialized: SQLite would otherwise re-run the pair query for every LMS user it joins
+  await db.run('DROP TABLE IF EXISTS observer_pair');
+  await db.run(`CREATE TEMP TABLE observer_pair AS SELECT DISTINCT
+      CASE WHEN su.role = 'student' THEN ag.sid ELSE su.sid END AS observer_sid,
+      CASE WHEN su.role = 'student' THEN su.sid ELSE ag.sid END AS student_sid ${pairs}
+    WHERE (su.role = 'student' AND ag.role IN ${OBSERVER_ROLES}) OR (su.role IN ${OBSERVER_ROLES} AND ag.role = 'student')`);
   await db.run('DROP TABLE IF EXISTS observer_target');
   await db.run(`CREATE TEMP TABLE observer_target AS
-    SELECT DISTINCT ob.id AS observer_id, st.id AS student_id,
-      'or-observer:' || p.observer_sid || ':' || p.student_sid AS ext
-    FROM (SELECT CASE WHEN su.role = 'student' THEN ag.sid ELSE su.sid END AS observer_sid,
-                 CASE WHEN su.role = 'student' THEN su.sid ELSE ag.sid END AS student_sid ${pairs}
-          WHERE (su.role = 'student' AND ag.role IN ${OBSERVER_ROLES}) OR (su.role IN ${OBSERVER_ROLES} AND ag.role = 'student')) p
+    SELECT DISTINCT ob.id AS observer_id, st.id AS student_id, 'or-observer:' || p.observer_sid || ':' || p.student_sid AS ext
+    FROM observer_pair p
     JOIN lms_user ob ON ob.external_id = 'or-' || p.observer_sid AND ob.domain_id IN ${IN_SCOPE}
     JOIN lms_user st ON st.external_id = 'or-' || p.student_sid AND st.domain_id IN ${IN_SCOPE}`);
+  await db.run('CREATE INDEX ix_observer_target ON observer_target (observer_id, student_id)');
 
   const existing = await count(db, `SELECT count(*) AS n FROM observer_target t
     WHERE EXISTS (SELECT 1 FROM observer_link l WHERE l.observer_id = t.observer_id AND l.student_id = t.student_id)`);
@@ -40,7 +44,7 @@ export async function applyObservers(ctx: ApplyContext): Promise<void> {
   let removed = 0;
   if (ctx.modes.users === 'bulk') {
     // links of users whose rows were rejected stay: the file did not really drop them
-    removed = await db.run(`DELETE FROM observer_link WHERE external_id LIKE 'or-observer:%'
+    removed = await db.run(`DELETE FROM observer_link WHERE substr(external_id, 1, 12) = 'or-observer:'
       AND student_id IN (SELECT id FROM lms_user WHERE domain_id IN ${IN_SCOPE})
       AND NOT EXISTS (SELECT 1 FROM observer_target t WHERE t.observer_id = observer_link.observer_id AND t.student_id = observer_link.student_id)
       AND NOT EXISTS (SELECT 1 FROM lms_user u JOIN stage_users s ON s.sid = substr(u.external_id, 4) AND s.ok = 0

@@ -75,6 +75,12 @@ function unsharedUsers(ctx: ApplyContext): string {
 export async function applyUsers(ctx: ApplyContext): Promise<void> {
   const { db, counts, now } = ctx;
   const matched = await count(db, 'SELECT count(*) AS n FROM user_target WHERE live_id IS NOT NULL AND deleted = 0');
+  // Usernames may pass from one user to another in one file (s1 takes s2's, s2 a new one). The
+  // unique (domain_id, username) index is checked row by row within an UPDATE, so first park every
+  // changing username on a placeholder no real username has (it starts with U+0001).
+  await db.run(`UPDATE lms_user SET username = $1 || CAST(lms_user.id AS text) FROM user_target t
+    WHERE lms_user.id = t.live_id AND t.deleted = 0 AND (lms_user.username <> t.username OR lms_user.domain_id <> t.domain_id)`,
+  ['\u0001rename:']);
   const restored = await db.run(`UPDATE lms_user SET ${assign}, status = 'active', updated_at = $1 FROM user_target t
     WHERE lms_user.id = t.live_id AND t.deleted = 0 AND t.live_status <> 'active'`, [now]);
   const updated = await db.run(`UPDATE lms_user SET ${assign}, updated_at = $1 FROM user_target t
