@@ -72,6 +72,9 @@ function isUniqueViolation(err: unknown): boolean {
 export async function createUser(ds: DataSource, input: NewUser): Promise<User> {
   validateUsername(input.username);
   validateEmail(input.email);
+  for (const [label, name] of [['given name', input.givenName], ['family name', input.familyName]] as const) {
+    if (name && name.length > 255) throw new UserInputError(`the ${label} is longer than 255 characters`);
+  }
   if (input.password !== undefined) validatePassword(input.password);
   const repo = ds.getRepository(User);
   const taken = () => new UserInputError(`the username "${input.username}" is already taken in that domain`);
@@ -95,9 +98,13 @@ export async function findUser(ds: DataSource, userspace: string, username: stri
   return ds.getRepository(User).findOneBy({ domainId: domain.id, username });
 }
 
-/** A domain's users ordered by username; `adminsOnly` keeps holders of the Administrator role. */
+/**
+ * A domain's users ordered by username (by code point, so alike on both databases whatever their
+ * collation); `adminsOnly` keeps holders of the Administrator role.
+ */
 export async function listUsers(ds: DataSource, domainId: number, opts: { adminsOnly?: boolean } = {}): Promise<User[]> {
-  const users = await ds.getRepository(User).find({ where: { domainId }, order: { username: 'ASC' } });
+  const users = await ds.getRepository(User).find({ where: { domainId } });
+  users.sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : a.id - b.id));
   return opts.adminsOnly ? users.filter(isAdministrator) : users;
 }
 

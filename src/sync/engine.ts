@@ -57,10 +57,11 @@ export class SyncEngine {
 
     const issues = new IssueSink(this.opts.issueLimit ?? 10_000);
     const counts = emptyCounts();
+    const timings: Record<string, number> = {};
     const db = await openSession(this.ds);
     let outcome: Outcome;
     try {
-      outcome = await this.sync(db, req, { domain, settings, issues, counts, log });
+      outcome = await this.sync(db, req, { domain, settings, issues, counts, log, timings });
     } catch (err) {
       if (err instanceof StructuralError) {
         outcome = { status: 'failed', message: `rejected: ${err.message}`, firstNewUserId: null };
@@ -80,7 +81,7 @@ export class SyncEngine {
         runId: run.id, domainId: domain.id, status: outcome.status, mode: run.mode, fileName: run.fileName, sha256: digest.sha256,
         counts, issues: issues.kept, issueTotals: { ...issues.counts }, issuesDropped: issues.dropped,
         message: outcome.message || summary(outcome.status, counts, issues), startedAt, finishedAt,
-        durationMs: finishedAt.getTime() - startedAt.getTime(), passwordsPending,
+        durationMs: finishedAt.getTime() - startedAt.getTime(), timings, passwordsPending,
       };
       await finishRun(this.ds, db, result);
       log.info('sync finished', { status: result.status, durationMs: result.durationMs, counts, issues: result.issueTotals });
@@ -100,10 +101,11 @@ export class SyncEngine {
 
   private async sync(db: SqlSession, req: SyncRequest, s: {
     domain: Domain; settings: Awaited<ReturnType<typeof loadSettings>>; issues: IssueSink; counts: SyncCounts; log: Logger;
+    timings: Record<string, number>;
   }): Promise<Outcome> {
     const { domain, settings, issues, counts, log } = s;
     const dates = new ZonedDates(settings.timeZone, (d) => db.instant(d));
-    const timer = phaseTimer(log);
+    const timer = phaseTimer(log, s.timings);
 
     await createStageTables(db);
     const manifest = await readUpload(db, req.zipPath, { dates, settings }, issues,
@@ -174,10 +176,11 @@ export class SyncEngine {
   }
 }
 
-function phaseTimer(log: Logger): (phase: string) => void {
+function phaseTimer(log: Logger, timings: Record<string, number>): (phase: string) => void {
   let last = Date.now();
   return (phase) => {
     const now = Date.now();
+    timings[phase] = now - last;
     const m = process.memoryUsage();
     log.debug('phase done', { phase, ms: now - last, rssMb: Math.round(m.rss / 1048576), heapMb: Math.round(m.heapUsed / 1048576), externalMb: Math.round(m.external / 1048576) });
     last = now;

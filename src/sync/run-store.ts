@@ -38,6 +38,7 @@ export async function startRun(ds: DataSource, req: SyncRequest, digest: { sha25
 export async function finishRun(ds: DataSource, db: SqlSession, result: SyncResult): Promise<void> {
   await ds.getRepository(SyncRun).update({ id: result.runId }, {
     status: result.status, message: result.message.slice(0, 10_000), counts: JSON.stringify(result.counts),
+    timings: JSON.stringify(result.timings),
     errorCount: result.issueTotals.error, warningCount: result.issueTotals.warning, infoCount: result.issueTotals.info,
     finishedAt: result.finishedAt, durationMs: result.durationMs,
   });

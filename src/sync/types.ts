@@ -59,6 +59,8 @@ export interface SyncResult {
   startedAt: Date;
   finishedAt: Date;
   durationMs: number;
+  /** milliseconds per phase: read, validate, plan, apply, commit (those that ran) */
+  timings: Record<string, number>;
   /** passwords still being hashed after the roster committed (see passwords.ts) */
   passwordsPending: number;
 }

@@ -39,6 +39,10 @@ export class SyncRun {
   @Column({ type: 'text', nullable: true })
   counts: string | null;
 
+  /** JSON text: milliseconds per phase (read, validate, plan, apply, commit) */
+  @Column({ type: 'text', nullable: true })
+  timings: string | null;
+
   @Column({ name: 'error_count', type: 'integer', default: 0 })
   errorCount: number;
 

@@ -112,7 +112,7 @@ export class InitialSchema1795392000000 implements MigrationInterface {
       name: 'sync_run',
       columns: [id, int('domain_id'), str('source', 16), str('file_name', 255), str('sha256', 64, { isNullable: true }),
         { name: 'size_bytes', type: 'bigint', isNullable: true }, str('mode', 16), { name: 'forced', type: 'boolean', default: false },
-        str('status', 24), { name: 'message', type: 'text', default: "''" }, text('counts'),
+        str('status', 24), { name: 'message', type: 'text', default: "''" }, text('counts'), text('timings'),
         { name: 'error_count', type: 'integer', default: 0 }, { name: 'warning_count', type: 'integer', default: 0 },
         { name: 'info_count', type: 'integer', default: 0 }, time('started_at'), time('finished_at'), int('duration_ms', true), created],
       indices: [new TableIndex({ name: 'ix_sync_run_domain', columnNames: ['domain_id', 'id'] })],
