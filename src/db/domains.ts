@@ -26,10 +26,15 @@ export async function findDomain(ds: DataSource, userspace: string): Promise<Dom
 
 /** The ids of a domain and all its descendants (the scope a sync for it manages). */
 export async function subtreeIds(ds: DataSource, rootId: number): Promise<number[]> {
-  const rows: Array<{ id: number }> = await ds.query(
-    `WITH RECURSIVE t(id) AS (SELECT id FROM domain WHERE id = $1 UNION SELECT d.id FROM domain d JOIN t ON d.parent_id = t.id)
-     SELECT id FROM t`,
-    [rootId],
-  );
-  return rows.map((r) => Number(r.id));
+  // domains are few; walking them here keeps one code path for both databases
+  const rows = await ds.getRepository(Domain).find({ select: { id: true, parentId: true } });
+  const children = new Map<number, number[]>();
+  for (const d of rows) if (d.parentId !== null) children.set(d.parentId, [...(children.get(d.parentId) ?? []), d.id]);
+  const out: number[] = [];
+  for (const queue = [rootId]; queue.length;) {
+    const id = queue.shift()!;
+    out.push(id);
+    queue.push(...(children.get(id) ?? []));
+  }
+  return rows.some((d) => d.id === rootId) ? out : [];
 }

@@ -1,0 +1,318 @@
+/**
+ * Unshared handling (managed in the LMS, absent from a bulk file) per entity and setting, restore
+ * on reshare (same id for users and courses, a new enrollment for a deleted one), hand-made
+ * entities never touched, adoption by external ID, rejected rows not taken for unshared, and delta
+ * files: tobedeleted removes, absent records stay, references may point at the LMS.
+ *
+ * The safety threshold is set to 100% here so that it never interferes (safety.test.ts covers it).
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { databaseKinds } from '../helpers/db';
+import {
+  brief, coursesUnder, domainByExt, domainsUnder, enrollmentByExt, enrollmentsUnder, errorsOf, ext, handMadeCourse, handMadeEnrollment, handMadeUser, mustCourse,
+  mustUser, newRoot, reload, userByExt, useDatabase, usersUnder,
+} from '../helpers/lms';
+import { Roster, standardRoster } from '../helpers/roster';
+import { User } from '../../src/db/entities';
+import type { SyncSettings } from '../../src/sync/settings';
+
+const STUDENTS = 12;
+
+for (const kind of databaseKinds()) {
+  describe(`unshared users, courses, enrollments [${kind}]`, () => {
+    const env = useDatabase(kind);
+
+    async function seed(settings: Partial<SyncSettings>, roster = standardRoster(STUDENTS)): Promise<{ rootId: number; roster: Roster }> {
+      const root = await newRoot(env.ds, { safetyThresholdPercent: 100, ...settings });
+      const r = await env.sync(root.id, roster);
+      assert.equal(r.status, 'succeeded', r.issues.map(brief).join('\n'));
+      return { rootId: root.id, roster };
+    }
+
+    test('users: "nothing" leaves an unshared user as it is', async () => {
+      const { rootId, roster } = await seed({ unsharedUsers: 'nothing' });
+      const s4 = await mustUser(env.ds, rootId, 's4');
+      const r = await env.sync(rootId, roster.clone().dropUser('s4'));
+      assert.equal(r.status, 'succeeded');
+      assert.equal(r.counts.users.removed, 0);
+      assert.deepEqual(await reload(env.ds, s4), s4);
+    });
+
+    for (const setting of ['inactive', 'delete'] as const) {
+      test(`users: "${setting}", then shared again: restored with the same id`, async () => {
+        const { rootId, roster } = await seed({ unsharedUsers: setting });
+        const s4 = await mustUser(env.ds, rootId, 's4');
+        const enrBefore = (await enrollmentsUnder(env.ds, rootId)).filter((e) => e.userId === s4.id);
+        const r = await env.sync(rootId, roster.clone().dropUser('s4'));
+        assert.equal(r.status, 'succeeded');
+        assert.equal(r.counts.users.removed, 1);
+        const gone = await reload(env.ds, s4);
+        assert.equal(gone.status, setting === 'delete' ? 'deleted' : 'inactive');
+        assert.equal((await mustUser(env.ds, rootId, 's3')).status, 'active');
+
+        const back = await env.sync(rootId, roster);
+        assert.equal(back.status, 'succeeded');
+        assert.equal(back.counts.users.restored, 1);
+        assert.equal(back.counts.users.created, 0);
+        const restored = await mustUser(env.ds, rootId, 's4');
+        assert.equal(restored.id, s4.id);
+        assert.equal(restored.status, 'active');
+        assert.deepEqual((await enrollmentsUnder(env.ds, rootId)).filter((e) => e.userId === s4.id).map((e) => e.id), enrBefore.map((e) => e.id));
+      });
+    }
+
+    test('users: hand-made users are never touched, even when they look alike', async () => {
+      const { rootId, roster } = await seed({ unsharedUsers: 'delete' });
+      const sch1 = (await domainByExt(env.ds, rootId, 'sch1')).id;
+      const s4 = await mustUser(env.ds, rootId, 's4');
+      const lookalikes = [
+        await handMadeUser(env.ds, sch1, { username: 'lookalike.4', givenName: s4.givenName, familyName: s4.familyName, metadata: s4.metadata }),
+        await handMadeUser(env.ds, sch1, { username: 'other.sis', externalId: 'sis-s4' }),
+        await handMadeUser(env.ds, sch1, { username: 'legacy.upper', externalId: 'OR-legacy-7' }),
+        await handMadeUser(env.ds, sch1, { username: 'no.dash', externalId: 'or_s5' }),
+      ];
+      const r = await env.sync(rootId, roster.clone().dropUser('s4'));
+      assert.equal(r.status, 'succeeded');
+      assert.equal(r.counts.users.removed, 1, 'only the managed s4');
+      for (const u of lookalikes) assert.deepEqual(await reload(env.ds, u), u, `${u.username} (${u.externalId}) untouched`);
+    });
+
+    test('users: adoption: a hand-made user given or-<sid> is updated by the next sync, or handled as unshared', async () => {
+      const { rootId, roster } = await seed({ unsharedUsers: 'inactive' });
+      const sch1 = (await domainByExt(env.ds, rootId, 'sch1')).id;
+      const fifty = await handMadeUser(env.ds, sch1, { username: 'hand.fifty', givenName: 'Old', familyName: 'Name' });
+      const orphan = await handMadeUser(env.ds, sch1, { username: 'adopt.me' });
+      const repo = env.ds.getRepository(User);
+      await repo.update({ id: fifty.id }, { externalId: ext('s50') });
+      await repo.update({ id: orphan.id }, { externalId: ext('not-in-file') });
+
+      const r = await env.sync(rootId, roster.clone().user('s50', 'sch1', { username: 'student.50', givenName: 'Fifty', familyName: 'Five' }));
+      assert.equal(r.status, 'succeeded');
+      assert.equal(r.counts.users.created, 0);
+      const adopted = await reload(env.ds, fifty);
+      assert.equal(adopted.username, 'student.50');
+      assert.equal(adopted.givenName, 'Fifty');
+      assert.equal((await reload(env.ds, orphan)).status, 'inactive');
+      assert.equal((await usersUnder(env.ds, rootId)).filter((u) => u.externalId === ext('s50')).length, 1);
+    });
+
+    test('users: rows rejected in a later file are not unshared (nor their enrollments)', async () => {
+      const { rootId, roster } = await seed({ unsharedUsers: 'delete', unsharedEnrollments: 'delete' });
+      const s2 = await mustUser(env.ds, rootId, 's2');
+      const enr = (await enrollmentsUnder(env.ds, rootId)).filter((e) => e.userId === s2.id);
+      assert.ok(enr.length > 0);
+      const r = await env.sync(rootId, roster.clone().set('users', 's2', { role: 'Student' }));
+      assert.equal(r.status, 'completed_with_errors');
+      assert.equal(r.counts.users.removed, 0);
+      assert.equal(r.counts.enrollments.removed, 0);
+      assert.deepEqual(await reload(env.ds, s2), s2);
+      for (const e of enr) assert.deepEqual(await reload(env.ds, e), e);
+    });
+
+    test('courses: "nothing" keeps an unshared section; "delete" deletes it; shared again it is restored with the same id', async () => {
+      const kept = await seed({ unsharedCourses: 'nothing' });
+      const eng = await mustCourse(env.ds, kept.rootId, ext('eng-1'));
+      const r1 = await env.sync(kept.rootId, kept.roster.clone().dropClass('eng-1'));
+      assert.equal(r1.counts.courses.removed, 0);
+      assert.deepEqual(await reload(env.ds, eng), eng);
+
+      const { rootId, roster } = await seed({ unsharedCourses: 'delete' });
+      const math2 = await mustCourse(env.ds, rootId, ext('math-2'));
+      const r2 = await env.sync(rootId, roster.clone().dropClass('math-2'));
+      assert.equal(r2.status, 'succeeded');
+      assert.equal(r2.counts.courses.removed, 1);
+      assert.equal((await reload(env.ds, math2)).status, 'deleted');
+      assert.equal((await mustCourse(env.ds, rootId, ext('math-1'))).status, 'active');
+      const r3 = await env.sync(rootId, roster);
+      assert.equal(r3.counts.courses.restored, 1);
+      assert.equal(r3.counts.courses.created, 0);
+      const back = await mustCourse(env.ds, rootId, ext('math-2'));
+      assert.equal(back.id, math2.id);
+      assert.equal(back.status, 'active');
+    });
+
+    test('courses: hand-made courses are never deleted, even when they look alike', async () => {
+      const { rootId, roster } = await seed({ unsharedCourses: 'delete' });
+      const sch1 = (await domainByExt(env.ds, rootId, 'sch1')).id;
+      const eng = await mustCourse(env.ds, rootId, ext('eng-1'));
+      const lookalikes = [
+        await handMadeCourse(env.ds, sch1, { title: eng.title, term: eng.term, metadata: eng.metadata }),
+        await handMadeCourse(env.ds, sch1, { title: 'Other system', externalId: 'x-eng-1' }),
+        await handMadeCourse(env.ds, sch1, { title: 'Upper case', externalId: 'OR-eng-1' }),
+      ];
+      const r = await env.sync(rootId, roster.clone().dropClass('eng-1'));
+      assert.equal(r.counts.courses.removed, 1);
+      assert.equal((await reload(env.ds, eng)).status, 'deleted');
+      for (const c of lookalikes) assert.deepEqual(await reload(env.ds, c), c, `${c.title} (${c.externalId}) untouched`);
+    });
+
+    test('courses: base courses no longer derived are unshared too, and restored with the same ids', async () => {
+      const { rootId, roster } = await seed({ unsharedCourses: 'delete', teacherBaseCourses: true, termBaseCourses: true });
+      const t2 = await mustUser(env.ds, rootId, 't2');
+      const bases = (await coursesUnder(env.ds, rootId)).filter((c) => c.ownerUserId === t2.id);
+      assert.deepEqual(bases.map((c) => c.kind).sort(), ['teacher_base', 'term_base']);
+      const r = await env.sync(rootId, roster.clone().dropClass('math-2'));
+      assert.equal(r.status, 'succeeded');
+      assert.equal(r.counts.courses.removed, 3, 'the section and its teacher and term base courses');
+      for (const c of bases) assert.equal((await reload(env.ds, c)).status, 'deleted', c.kind);
+      const rest = (await coursesUnder(env.ds, rootId)).filter((c) => c.ownerUserId !== t2.id && c.externalId !== ext('math-2'));
+      assert.deepEqual(rest.filter((c) => c.status !== 'active').map((c) => c.externalId), [], 'the other courses stay');
+      const back = await env.sync(rootId, roster);
+      assert.equal(back.counts.courses.restored, 3);
+      assert.equal(back.counts.courses.created, 0);
+      for (const c of bases) assert.equal((await reload(env.ds, c)).status, 'active', c.kind);
+      assert.equal((await mustCourse(env.ds, rootId, ext('math-2'))).baseCourseId, bases.find((c) => c.kind === 'term_base')!.id);
+    });
+
+    test('a sync manages only its own domain\'s subtree: the same sourcedIds elsewhere are not touched', async () => {
+      const a = await seed({ unsharedUsers: 'delete', unsharedCourses: 'delete', unsharedEnrollments: 'delete' });
+      const b = await seed({ unsharedUsers: 'delete', unsharedCourses: 'delete', unsharedEnrollments: 'delete' });
+      const aUsers = await usersUnder(env.ds, a.rootId);
+      const aCourses = await coursesUnder(env.ds, a.rootId);
+      const aEnr = await enrollmentsUnder(env.ds, a.rootId);
+      const r = await env.sync(b.rootId, b.roster.clone().dropUser('s4').dropClass('eng-1').set('users', 's5', { givenName: 'OnlyInB' }));
+      assert.equal(r.status, 'succeeded');
+      assert.equal(r.counts.users.removed, 1);
+      assert.equal((await mustUser(env.ds, b.rootId, 's5')).givenName, 'OnlyInB');
+      assert.deepEqual(await usersUnder(env.ds, a.rootId), aUsers);
+      assert.deepEqual(await coursesUnder(env.ds, a.rootId), aCourses);
+      assert.deepEqual(await enrollmentsUnder(env.ds, a.rootId), aEnr);
+    });
+
+    test('enrollments: "nothing" leaves an unshared enrollment active', async () => {
+      const { rootId, roster } = await seed({ unsharedEnrollments: 'nothing' });
+      const e = (await enrollmentByExt(env.ds, rootId, ext('e-s2-math-1')))!;
+      const r = await env.sync(rootId, roster.clone().remove('enrollments', 'e-s2-math-1'));
+      assert.equal(r.counts.enrollments.removed, 0);
+      assert.deepEqual(await reload(env.ds, e), e);
+    });
+
+    for (const setting of ['inactive', 'withdrawn'] as const) {
+      test(`enrollments: "${setting}" marks it; shared again it is active again`, async () => {
+        const { rootId, roster } = await seed({ unsharedEnrollments: setting });
+        const e = (await enrollmentByExt(env.ds, rootId, ext('e-s2-math-1')))!;
+        const r = await env.sync(rootId, roster.clone().remove('enrollments', 'e-s2-math-1'));
+        assert.equal(r.status, 'succeeded');
+        assert.equal(r.counts.enrollments.removed, 1);
+        assert.equal((await reload(env.ds, e)).status, setting);
+        assert.equal((await enrollmentByExt(env.ds, rootId, ext('e-s3-math-1')))?.status, 'active');
+        const back = await env.sync(rootId, roster);
+        assert.equal(back.counts.enrollments.restored, 1);
+        const again = (await enrollmentByExt(env.ds, rootId, ext('e-s2-math-1')))!;
+        assert.equal(again.id, e.id);
+        assert.equal(again.status, 'active');
+      });
+    }
+
+    test('enrollments: "delete" removes the row; shared again it is a new enrollment; hand-made ones stay', async () => {
+      const { rootId, roster } = await seed({ unsharedEnrollments: 'delete' });
+      const e = (await enrollmentByExt(env.ds, rootId, ext('e-s2-math-1')))!;
+      const eng = await mustCourse(env.ds, rootId, ext('eng-1'));
+      const s2 = await mustUser(env.ds, rootId, 's2');
+      const hand = await handMadeEnrollment(env.ds, { courseId: eng.id, userId: s2.id, domainId: eng.domainId });
+      const r = await env.sync(rootId, roster.clone().remove('enrollments', 'e-s2-math-1'));
+      assert.equal(r.counts.enrollments.removed, 1);
+      assert.equal(await enrollmentByExt(env.ds, rootId, ext('e-s2-math-1')), null, 'deleted for good');
+      assert.deepEqual(await reload(env.ds, hand), hand);
+      const back = await env.sync(rootId, roster);
+      assert.equal(back.counts.enrollments.created, 1);
+      assert.equal(back.counts.enrollments.restored, 0);
+      const again = (await enrollmentByExt(env.ds, rootId, ext('e-s2-math-1')))!;
+      assert.notEqual(again.id, e.id);
+      assert.equal(again.status, 'active');
+      assert.equal(again.userId, s2.id);
+    });
+  });
+
+  describe(`delta files [${kind}]`, () => {
+    const env = useDatabase(kind);
+    const ALL = ['orgs', 'academicSessions', 'courses', 'classes', 'users', 'enrollments'] as const;
+
+    /** A delta upload: every file delta, holding only the given rows. */
+    function delta(roster: Roster, keep: Partial<Record<(typeof ALL)[number], string[]>>): Roster {
+      const d = roster.clone();
+      for (const f of ALL) d.delta(f, keep[f] ?? []);
+      return d;
+    }
+
+    async function seed(): Promise<{ rootId: number; roster: Roster }> {
+      // delta never unshares: the strictest settings prove it
+      const root = await newRoot(env.ds, { unsharedUsers: 'delete', unsharedCourses: 'delete', unsharedEnrollments: 'delete', safetyThresholdPercent: 100 });
+      const roster = standardRoster(STUDENTS);
+      assert.equal((await env.sync(root.id, roster)).status, 'succeeded');
+      return { rootId: root.id, roster };
+    }
+
+    test('tobedeleted removes (users soft, enrollments hard, sections deleted); absent records stay', async () => {
+      const { rootId, roster } = await seed();
+      const s4 = await mustUser(env.ds, rootId, 's4');
+      const eng = await mustCourse(env.ds, rootId, ext('eng-1'));
+      const others = (await usersUnder(env.ds, rootId)).filter((u) => u.id !== s4.id);
+      const enrBefore = await enrollmentsUnder(env.ds, rootId);
+      const d = delta(roster, { users: ['s4'], enrollments: ['e-s4-math-1'], classes: ['eng-1'] })
+        .tobedeleted('users', 's4').tobedeleted('enrollments', 'e-s4-math-1').tobedeleted('classes', 'eng-1');
+      const r = await env.sync(rootId, d);
+      assert.equal(r.status, 'succeeded', r.issues.map(brief).join('\n'));
+      assert.equal((await reload(env.ds, s4)).status, 'deleted', 'the user row stays, marked deleted');
+      assert.equal(await enrollmentByExt(env.ds, rootId, ext('e-s4-math-1')), null);
+      assert.equal((await reload(env.ds, eng)).status, 'deleted');
+      for (const u of others) assert.deepEqual(await reload(env.ds, u), u, `${u.externalId} not in the delta: unchanged`);
+      const enrAfter = await enrollmentsUnder(env.ds, rootId);
+      assert.deepEqual(enrAfter.map((e) => e.id), enrBefore.filter((e) => e.externalId !== ext('e-s4-math-1')).map((e) => e.id));
+      assert.equal(r.counts.users.removed, 1);
+      assert.equal(r.counts.enrollments.removed, 1);
+      assert.equal(r.counts.courses.removed, 1);
+    });
+
+    test('a delta enrollment may reference a user and a class that are only in the LMS', async () => {
+      const { rootId, roster } = await seed();
+      const d = delta(roster, {})
+        .enrollment('e-s2-eng-1', 'eng-1', 's2', 'sch1')
+        .enrollment('e-ghost', 'eng-1', 'ghost', 'sch1');
+      const r = await env.sync(rootId, d);
+      assert.equal(r.status, 'completed_with_errors');
+      assert.deepEqual(errorsOf(r), [`error ref.unknown enrollments.csv:${d.lineOf('enrollments', 'e-ghost')} userSourcedId e-ghost`]);
+      assert.match(r.issues.find((i) => i.code === 'ref.unknown')!.message, /LMS/);
+      const e = await enrollmentByExt(env.ds, rootId, ext('e-s2-eng-1'));
+      assert.ok(e);
+      assert.equal(e.userId, (await mustUser(env.ds, rootId, 's2')).id);
+      assert.equal(e.courseId, (await mustCourse(env.ds, rootId, ext('eng-1'))).id);
+      assert.equal(r.counts.enrollments.created, 1);
+    });
+
+    test('active delta rows update and create; tobedeleted for a record never had is ignored', async () => {
+      const { rootId, roster } = await seed();
+      const d = delta(roster, { users: ['s1'] })
+        .set('users', 's1', { givenName: 'Renamed' })
+        .user('s99', 'sch1', { username: 'student.99' })
+        .user('never-had', 'sch1', { username: 'never.had' })
+        .tobedeleted('users', 'never-had')
+        .org('never-org', { parentSourcedId: 'dist' })
+        .tobedeleted('orgs', 'never-org');
+      const r = await env.sync(rootId, d);
+      assert.equal(r.status, 'succeeded', r.issues.map(brief).join('\n'));
+      assert.equal((await mustUser(env.ds, rootId, 's1')).givenName, 'Renamed');
+      assert.ok(await userByExt(env.ds, rootId, 's99'));
+      assert.equal(await userByExt(env.ds, rootId, 'never-had'), null);
+      assert.deepEqual((await domainsUnder(env.ds, rootId)).map((x) => x.externalId).sort(), ['dist', 'sch1', 'sch2'].map(ext).sort(),
+        'no domain for an org the LMS never had that is marked tobedeleted');
+      assert.equal(r.counts.users.created, 1);
+      assert.equal(r.counts.users.updated, 1);
+      assert.equal(r.counts.users.removed, 0);
+    });
+
+    test('a user deleted by a delta and sent again as active is restored with the same id', async () => {
+      const { rootId, roster } = await seed();
+      const s4 = await mustUser(env.ds, rootId, 's4');
+      await env.sync(rootId, delta(roster, { users: ['s4'] }).tobedeleted('users', 's4'));
+      assert.equal((await reload(env.ds, s4)).status, 'deleted');
+      const r = await env.sync(rootId, delta(roster, { users: ['s4'] }));
+      assert.equal(r.status, 'succeeded');
+      assert.equal(r.counts.users.restored, 1);
+      const back = await mustUser(env.ds, rootId, 's4');
+      assert.equal(back.id, s4.id);
+      assert.equal(back.status, 'active');
+    });
+  });
+}
