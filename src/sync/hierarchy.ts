@@ -83,6 +83,8 @@ export function deriveOrgCourses(orgs: readonly OrgNode[], s: HierarchySettings)
 
 const teacherName = (t: Teacher): string => `${t.givenName} ${t.familyName}`.trim();
 const courseLabel = (c: { title: string; code: string | null }): string => (c.code ? `${c.title} (${c.code})` : c.title);
+/** the term's title, with its school year unless the title already names it ("Fall" → "Fall (2025)") */
+const termLabel = (t: Term): string => (!t.schoolYear || t.title.includes(t.schoolYear) ? t.title : `${t.title} (${t.schoolYear})`);
 
 /**
  * The section for a class plus its teacher and term base courses. Base courses shared by several
@@ -110,7 +112,7 @@ export function deriveClassCourses(c: ClassContext, s: HierarchySettings): Deriv
         const term = c.firstTerm;
         const ext = termBaseCourseId(course.sid, t.sid, c.schoolSid, term.sid);
         out.push({
-          ext, kind: 'term_base', domainId: c.domainId, title: `${courseLabel(course)} – ${teacherName(t)} – ${term.title}`,
+          ext, kind: 'term_base', domainId: c.domainId, title: `${courseLabel(course)} – ${teacherName(t)} – ${termLabel(term)}`,
           baseExt: nearest, ownerSid: t.sid, term: term.title, startAt: term.startAt, endAt: term.endAt, metadata: course.metadata, classSid: null,
         });
         nearest = ext;
