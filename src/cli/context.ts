@@ -3,14 +3,14 @@
  * the database (opened per command, always closed), the exit code, and stdout/stderr writers.
  */
 import type { DataSource } from 'typeorm';
-import winston from 'winston';
 import { loadDatabaseOptions } from '../config/database';
-import { isPostgresUrl, openDatabase, type DatabaseOptions } from '../db/data-source';
-import { findDomain } from '../db/domains';
+import type { DatabaseOptions } from '../db/data-source';
 import type { Domain } from '../db/entities';
-import { createLogger, type Logger } from '../util/logger';
+import type { Logger } from '../util/logger';
 import { CliError, EXIT, type ExitCode } from './errors';
 import { jsonText } from './output';
+
+// TypeORM, winston and the engine load lazily (`await import`): `--help` and usage errors stay fast.
 
 export type Migrations = 'auto' | 'none';
 
@@ -31,8 +31,9 @@ export class CliContext {
     };
   }
 
-  logger(): Logger {
+  async logger(): Promise<Logger> {
     if (!this.log) {
+      const [{ createLogger }, winston] = await Promise.all([import('../util/logger'), import('winston')]);
       const log = createLogger({
         stderr: true,
         level: this.verbose ? 'debug' : this.env.LOG_LEVEL ?? 'warn',
@@ -78,13 +79,14 @@ export class CliContext {
   }
 
   async requireDomain(ds: DataSource, userspace: string): Promise<Domain> {
+    const { findDomain } = await import('../db/domains');
     const domain = await findDomain(ds, userspace);
     if (!domain) throw new CliError(`unknown domain "${userspace}" (see \`rosterdrop domain list\`)`);
     return domain;
   }
 
   private async prepareSchema(ds: DataSource, options: DatabaseOptions): Promise<void> {
-    if (isPostgresUrl(options.databaseUrl)) {
+    if (ds.options.type === 'postgres') {
       if (await ds.showMigrations()) {
         throw new CliError(`the database ${describeDatabase(options)} has pending migrations: run \`rosterdrop migrate\` first`, EXIT.database);
       }
@@ -92,7 +94,7 @@ export class CliContext {
     }
     try {
       const ran = await ds.runMigrations({ transaction: 'each' });
-      if (ran.length) this.logger().info('migrated the embedded database', { path: options.sqlitePath, migrations: ran.map((m) => m.name) });
+      if (ran.length) (await this.logger()).info('migrated the embedded database', { path: options.sqlitePath, migrations: ran.map((m) => m.name) });
     } catch (err) {
       // another rosterdrop process may have migrated the fresh file at the same moment
       if (await ds.showMigrations().catch(() => true)) {
@@ -103,6 +105,7 @@ export class CliContext {
 }
 
 export async function openOrExplain(options: DatabaseOptions): Promise<DataSource> {
+  const { openDatabase } = await import('../db/data-source');
   try {
     return await openDatabase({ ...options, migrate: false });
   } catch (err) {

@@ -2,7 +2,6 @@
  * The `rosterdrop` command: wiring of the verbs and the exit codes (see errors.ts). Results go to
  * stdout (text, or one JSON object with --json); logs, progress and errors go to stderr.
  */
-import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';

@@ -75,7 +75,7 @@ export class ProgressBar {
   private draw(): void {
     if (!this.last) return;
     this.frame++;
-    this.stream.write(`\r\x1b[2K${renderProgress(this.last, Date.now() - this.started, this.frame, this.stream.columns ?? 80)}`);
+    this.stream.write(`\r\x1b[2K${renderProgress(this.last, Date.now() - this.started, this.frame, this.stream.columns || 80)}`);
     this.shown = true;
   }
 }

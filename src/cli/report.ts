@@ -21,6 +21,8 @@ export interface RunReport {
   startedAt: string | null;
   finishedAt: string | null;
   durationMs: number | null;
+  /** milliseconds per engine phase (read, validate, plan, apply, commit: those that ran) */
+  timings: Record<string, number>;
   counts: SyncCounts;
   issueTotals: { error: number; warning: number; info: number };
   /** issues counted in the totals but not kept in `issues` (the engine keeps the first 10,000) */
@@ -32,7 +34,7 @@ export function reportFromResult(result: SyncResult, domain: string, forced: boo
   return {
     runId: result.runId, domain, file: result.fileName, sha256: result.sha256, status: result.status, mode: result.mode,
     forced, source: 'cli', message: result.message, startedAt: result.startedAt.toISOString(),
-    finishedAt: result.finishedAt.toISOString(), durationMs: result.durationMs, counts: result.counts,
+    finishedAt: result.finishedAt.toISOString(), durationMs: result.durationMs, timings: result.timings, counts: result.counts,
     issueTotals: result.issueTotals, issuesDropped: result.issuesDropped, issues: result.issues,
   };
 }
@@ -42,9 +44,21 @@ export function reportFromRun(run: SyncRun, domain: string, issues: SyncIssue[])
   return {
     runId: run.id, domain, file: run.fileName, sha256: run.sha256, status: run.status, mode: run.mode, forced: run.forced,
     source: run.source, message: run.message, startedAt: run.startedAt?.toISOString() ?? null,
-    finishedAt: run.finishedAt?.toISOString() ?? null, durationMs: run.durationMs, counts: runCounts(run), issueTotals,
+    finishedAt: run.finishedAt?.toISOString() ?? null, durationMs: run.durationMs, timings: storedTimings(run.timings),
+    counts: runCounts(run), issueTotals,
     issuesDropped: Math.max(0, issueTotals.error + issueTotals.warning + issueTotals.info - issues.length), issues,
   };
+}
+
+function storedTimings(text: string | null): Record<string, number> {
+  if (!text) return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!parsed || typeof parsed !== 'object') return {};
+    return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === 'number'));
+  } catch {
+    return {};
+  }
 }
 
 export function countsTable(counts: SyncCounts): string {

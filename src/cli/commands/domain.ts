@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { createDomain, validateUserspace } from '../../db/domains';
-import { Domain } from '../../db/entities';
 import { CliError } from '../errors';
 import { message, type CliContext } from '../context';
 import { formatInstant, table } from '../output';
@@ -16,6 +14,7 @@ export function registerDomain(program: Command, cli: CliContext): void {
     .option('--parent <userspace>', 'the parent domain')
     .option('--json', 'print the new domain as JSON')
     .action(cli.act(async (userspace: string, opts: { name: string; parent?: string; json?: boolean }) => {
+      const [{ createDomain, validateUserspace }, { Domain }] = await Promise.all([import('../../db/domains'), import('../../db/entities')]);
       try {
         validateUserspace(userspace);
       } catch (err) {
@@ -37,6 +36,7 @@ export function registerDomain(program: Command, cli: CliContext): void {
     .description('list every domain')
     .option('--json', 'print one JSON object')
     .action(cli.act(async (opts: { json?: boolean }) => {
+      const { Domain } = await import('../../db/entities');
       await cli.withDatabase(async (ds) => {
         const domains = await ds.getRepository(Domain).find({ order: { id: 'ASC' } });
         const byId = new Map(domains.map((d) => [d.id, d.userspace]));

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listRuns, runCounts } from '../../db/runs';
 import type { CliContext } from '../context';
 import { formatDuration, formatInstant, oneLine, table } from '../output';
 import { wholeNumber } from './common';
@@ -12,6 +11,7 @@ export function registerHistory(program: Command, cli: CliContext): void {
     .option('--limit <n>', 'how many runs (0 = all)', wholeNumber(0), 20)
     .option('--json', 'print one JSON object')
     .action(cli.act(async (userspace: string, opts: { limit: number; json?: boolean }) => {
+      const { listRuns, runCounts } = await import('../../db/runs');
       await cli.withDatabase(async (ds) => {
         const domain = await cli.requireDomain(ds, userspace);
         const runs = await listRuns(ds, domain.id, opts.limit);

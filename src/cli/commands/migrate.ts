@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadDatabaseOptions } from '../../config/database';
 import { CliError, EXIT } from '../errors';
 import { describeDatabase, message, type CliContext } from '../context';
+import { plural } from '../output';
 
 export function registerMigrate(program: Command, cli: CliContext): void {
   program
@@ -16,7 +17,7 @@ export function registerMigrate(program: Command, cli: CliContext): void {
         } catch (err) {
           throw new CliError(`migration failed on ${where} (nothing of the failed migration was kept): ${message(err)}`, EXIT.database);
         }
-        if (!ran.length) cli.out(`${where}: the schema is up to date (${ds.migrations.length} migrations applied)`);
+        if (!ran.length) cli.out(`${where}: the schema is up to date (${plural(ds.migrations.length, 'migration')} applied)`);
         for (const m of ran) cli.out(`${where}: applied ${m.name}`);
       }, 'none');
     });

@@ -1,12 +1,8 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { Domain } from '../../db/entities';
-import { findRun } from '../../db/runs';
-import { loadIssues } from '../../sync/run-store';
 import { CliError } from '../errors';
 import { message, type CliContext } from '../context';
 import { issuesCsv, plural } from '../output';
-import { renderReport, reportFromRun } from '../report';
 import { wholeNumber } from './common';
 
 interface ShowOptions { json?: boolean; issuesCsv?: string; showIssues: number }
@@ -23,6 +19,9 @@ export function registerRun(program: Command, cli: CliContext): void {
     .option('--show-issues <n>', 'issues listed in the summary (0 = all)', wholeNumber(0), 20)
     .action(cli.act(async (runId: number, opts: ShowOptions) => {
       if (opts.json && opts.issuesCsv === '-') throw new CliError('--json and --issues-csv - both want stdout; write the CSV to a file');
+      const [{ Domain }, { findRun }, { loadIssues }, { renderReport, reportFromRun }] = await Promise.all([
+        import('../../db/entities'), import('../../db/runs'), import('../../sync/run-store'), import('../report'),
+      ]);
       await cli.withDatabase(async (ds) => {
         const row = await findRun(ds, runId);
         if (!row) throw new CliError(`unknown run ${runId}`);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadSettings, saveSettings } from '../../db/settings-store';
 import { applySetting, DEFAULT_SETTINGS, isSettingKey, type SyncSettings } from '../../sync/settings';
 import { CliError } from '../errors';
 import { message, type CliContext } from '../context';
@@ -37,6 +36,7 @@ export function registerSettings(program: Command, cli: CliContext): void {
     .argument('<userspace>')
     .option('--json', 'print one JSON object')
     .action(cli.act(async (userspace: string, opts: { json?: boolean }) => {
+      const { loadSettings } = await import('../../db/settings-store');
       await cli.withDatabase(async (ds) => {
         const domain = await cli.requireDomain(ds, userspace);
         const current = await loadSettings(ds, domain.id);
@@ -56,6 +56,7 @@ export function registerSettings(program: Command, cli: CliContext): void {
     .argument('<value>')
     .addHelpText('after', `\nSettings:\n${(Object.keys(SETTING_HELP) as Array<keyof SyncSettings>).map((k) => `  ${k.padEnd(24)}${SETTING_HELP[k]}`).join('\n')}`)
     .action(cli.act(async (userspace: string, key: string, value: string) => {
+      const { loadSettings, saveSettings } = await import('../../db/settings-store');
       await cli.withDatabase(async (ds) => {
         const domain = await cli.requireDomain(ds, userspace);
         const current = await loadSettings(ds, domain.id);
@@ -70,7 +71,7 @@ export function registerSettings(program: Command, cli: CliContext): void {
         // the column is an integer (applySetting accepts any number from 0 to 100)
         if (key === 'safetyThresholdPercent' && !Number.isInteger(next[key])) throw new CliError(`${key} must be a whole number from 0 to 100`);
         await saveSettings(ds, domain.id, next);
-        cli.logger().info('setting changed', { domain: userspace, key });
+        (await cli.logger()).info('setting changed', { domain: userspace, key });
         cli.out(`${userspace}: ${key} ${formatSetting(current[key])} → ${formatSetting(next[key])}`);
       });
     }));

@@ -1,12 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { SyncEngine } from '../../sync/engine';
 import type { SyncProgress } from '../../sync/types';
 import { CliError, syncExitCode, type ExitCode } from '../errors';
 import type { CliContext } from '../context';
 import { ProgressBar } from '../progress';
-import { renderReport, reportFromResult } from '../report';
 import { wholeNumber } from './common';
 
 interface SyncOptions {
@@ -46,13 +44,15 @@ export function registerSync(program: Command, cli: CliContext): void {
       }
       if (opts.name !== undefined && (!opts.name.trim() || opts.name.length > 255)) throw new CliError('--name must be 1-255 characters');
 
+      const [{ SyncEngine }, { renderReport, reportFromResult }] = await Promise.all([import('../../sync/engine'), import('../report')]);
+      const logger = await cli.logger();
       return cli.withDatabase(async (ds) => {
         const domain = await cli.requireDomain(ds, userspace);
         const bar = opts.progress && process.stderr.isTTY ? new ProgressBar(process.stderr) : null;
         if (bar) cli.beforeLog = () => bar.clear();
         let result;
         try {
-          const engine = new SyncEngine(ds, { logger: cli.logger() });
+          const engine = new SyncEngine(ds, { logger });
           result = await engine.run({
             domainId: domain.id, zipPath, fileName: opts.name, source: 'cli', validateOnly: !!opts.validateOnly, force: !!opts.force,
             onProgress: bar ? (p: SyncProgress) => bar.update(p) : undefined,
