@@ -37,6 +37,11 @@ export async function openSession(ds: DataSource): Promise<SqlSession> {
   if (ds.options.type === 'postgres') {
     const client = conn as PoolClient;
     await client.query("SET TIME ZONE 'UTC'");
+    // A sync joins and stages up to millions of rows on this one connection. With the stock 4 MB
+    // work_mem and 8 MB temp_buffers every such hash join and temp table spills to disk. Session-local,
+    // allocated only when used, and server memory: the daemon's own footprint is unchanged.
+    await client.query(`SET work_mem = '${process.env.ROSTERDROP_PG_WORK_MEM ?? '256MB'}'`);
+    await client.query(`SET temp_buffers = '${process.env.ROSTERDROP_PG_TEMP_BUFFERS ?? '512MB'}'`);
     session = new PgSession(runner, client);
   } else {
     session = new SqliteSession(runner, conn as BetterSqlite3.Database);

@@ -149,7 +149,7 @@ export class SyncEngine {
       await refreshStats(db, ['lms_user']);
       await applyObservers(ctx);
       await applyCourses(ctx);
-      await refreshStats(db, ['course']);
+      await refreshStats(db, ['course', 'enrollment']);
       await prepareEnrollments(ctx);
       await applyEnrollments(ctx);
       timer('apply');
