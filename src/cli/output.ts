@@ -15,10 +15,15 @@ export function table(headers: readonly string[], rows: readonly (readonly Cell[
     .join('\n');
 }
 
-/** One CSV field: quoted when it holds a comma, quote or line break (quotes doubled). */
+/**
+ * One CSV field: quoted when it holds a comma, quote or line break (quotes doubled). Text that a
+ * spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading apostrophe: values
+ * come from uploaded files, and admins open this CSV in Excel (OWASP "CSV injection").
+ */
 export function csvField(value: Cell): string {
   if (value === null || value === undefined) return '';
-  const s = String(value);
+  let s = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

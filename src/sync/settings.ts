@@ -82,7 +82,7 @@ export const SETTING_PARSERS: Record<keyof SyncSettings, Parser> = {
   unsharedUsers: oneOf('nothing', 'inactive', 'delete'),
   safetyThresholdPercent: (raw) => {
     const n = Number(raw);
-    if (!Number.isFinite(n) || n < 0 || n > 100) throw new Error('must be a number from 0 to 100');
+    if (!Number.isInteger(n) || n < 0 || n > 100) throw new Error('must be a whole number from 0 to 100');
     return n;
   },
 };

@@ -20,6 +20,9 @@ describe('CSV export', () => {
     assert.equal(csvField('two\nlines'), '"two\nlines"');
     assert.equal(csvField(null), '');
     assert.equal(csvField(12), '12');
+    assert.equal(csvField(-3), '-3', 'numbers are not formulas');
+    assert.equal(csvField('=HYPERLINK("http://x")'), '"\'=HYPERLINK(""http://x"")"', 'formula text is neutralized');
+    assert.equal(csvField('@SUM(A1)'), "'@SUM(A1)");
     const issues = [issue({}), issue({ severity: 'warning', code: 'value.grade', line: 3, column: 'grades', sourcedId: null, message: 'grade "13", not, CEDS\r\nsecond line' }),
       issue({ file: null, line: null, code: 'zip.unreadable', sourcedId: null, message: 'not a zip' })];
     const text = issuesCsv(issues);

@@ -12,5 +12,7 @@ test('settings parse and validate, and never allow granting Administrator', () =
   assert.throws(() => applySetting(s, 'unsharedUsers', 'withdrawn'), /nothing, inactive, delete/);
   assert.throws(() => applySetting(s, 'studentRole', 'administrator'), /never grants/);
   assert.throws(() => applySetting(s, 'safetyThresholdPercent', '150'), /0 to 100/);
+  assert.throws(() => applySetting(s, 'safetyThresholdPercent', '12.5'), /whole number/);
+  assert.equal(applySetting(s, 'safetyThresholdPercent', '25').safetyThresholdPercent, 25);
   assert.throws(() => applySetting(s, 'nope', '1'), /unknown setting "nope"/);
 });

@@ -68,8 +68,6 @@ export function registerSettings(program: Command, cli: CliContext): void {
           throw new CliError(`${message(err)}${hint}`);
         }
         if (!isSettingKey(key)) throw new CliError(`unknown setting "${key}"`);
-        // the column is an integer (applySetting accepts any number from 0 to 100)
-        if (key === 'safetyThresholdPercent' && !Number.isInteger(next[key])) throw new CliError(`${key} must be a whole number from 0 to 100`);
         await saveSettings(ds, domain.id, next);
         (await cli.logger()).info('setting changed', { domain: userspace, key });
         cli.out(`${userspace}: ${key} ${formatSetting(current[key])} → ${formatSetting(next[key])}`);
