@@ -85,6 +85,7 @@ export class SyncEngine {
       };
       await finishRun(this.ds, db, result);
       log.info('sync finished', { status: result.status, durationMs: result.durationMs, counts, issues: result.issueTotals });
+      req.onResult?.(result);
       if (passwordsPending && this.opts.hashPasswords !== false && outcome.firstNewUserId !== null) {
         const t0 = Date.now();
         const hashed = await hashNewPasswords(db, outcome.firstNewUserId, (done) =>

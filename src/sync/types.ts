@@ -32,6 +32,11 @@ export interface SyncRequest {
   /** reuse a run row created earlier (e.g. queued by the daemon) instead of creating one */
   runId?: number;
   onProgress?: (progress: SyncProgress) => void;
+  /**
+   * Called with the result as soon as it is recorded, before new users' passwords are hashed
+   * (which can take hours on a first sync of a large district): report now, wait for run() later.
+   */
+  onResult?: (result: SyncResult) => void;
 }
 
 export interface SyncProgress {

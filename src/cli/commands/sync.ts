@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { SyncProgress } from '../../sync/types';
+import type { SyncProgress, SyncResult } from '../../sync/types';
 import { CliError, syncExitCode, type ExitCode } from '../errors';
 import type { CliContext } from '../context';
 import { ProgressBar } from '../progress';
@@ -50,20 +50,26 @@ export function registerSync(program: Command, cli: CliContext): void {
         const domain = await cli.requireDomain(ds, userspace);
         const bar = opts.progress && process.stderr.isTTY ? new ProgressBar(process.stderr) : null;
         if (bar) cli.beforeLog = () => bar.clear();
-        let result;
+        // the report is printed as soon as the run is recorded; hashing new users' passwords follows
+        const print = (r: SyncResult): void => {
+          bar?.clear();
+          const report = reportFromResult(r, domain.userspace, !!opts.force);
+          if (opts.json) cli.json(report);
+          else cli.out(renderReport(report, opts.showIssues));
+          if (r.passwordsPending && !opts.json) process.stderr.write(`hashing ${r.passwordsPending} new users' passwords…\n`);
+        };
+        let result: SyncResult;
         try {
           const engine = new SyncEngine(ds, { logger });
           result = await engine.run({
             domainId: domain.id, zipPath, fileName: opts.name, source: 'cli', validateOnly: !!opts.validateOnly, force: !!opts.force,
             onProgress: bar ? (p: SyncProgress) => bar.update(p) : undefined,
+            onResult: print,
           });
         } finally {
           bar?.stop();
           cli.beforeLog = null;
         }
-        const report = reportFromResult(result, domain.userspace, !!opts.force);
-        if (opts.json) cli.json(report);
-        else cli.out(renderReport(report, opts.showIssues));
         return syncExitCode(result.status, result.issues, result.issueTotals.error, !!opts.force);
       });
     }));
