@@ -82,8 +82,15 @@ class PgSession implements SqlSession {
     let count = 0;
     async function* encode(): AsyncGenerator<string> {
       for await (const batch of rows) {
+        // one string per batch, built in place: this loop runs for every field of every row
         let chunk = '';
-        for (const row of batch) chunk += row.map(copyField).join('\t') + '\n';
+        for (const row of batch) {
+          for (let i = 0; i < row.length; i++) {
+            if (i) chunk += '\t';
+            chunk += copyField(row[i]);
+          }
+          chunk += '\n';
+        }
         count += batch.length;
         yield chunk;
       }
@@ -100,10 +107,12 @@ class PgSession implements SqlSession {
 }
 
 /** COPY text format: \N is NULL; backslash, tab and line breaks are escaped. */
+const COPY_SPECIAL = /[\\\t\n\r]/;
+
 function copyField(value: SqlValue): string {
   if (value === null) return '\\N';
-  const s = typeof value === 'number' ? String(value) : value;
-  return /[\\\t\n\r]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
+  if (typeof value === 'number') return String(value);
+  return COPY_SPECIAL.test(value) ? value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : value;
 }
 
 class SqliteSession implements SqlSession {

@@ -3,6 +3,7 @@
  * staged LMS-shaped values out (in the column order of stage-tables.ts). No I/O here.
  */
 import { SCHEMAS } from '../oneroster/schemas';
+import { detach } from '../oneroster/csv/line-splitter';
 import type { DataFile, ParsedRow } from '../oneroster/types';
 import type { SqlValue } from '../db/sql-session';
 import type { ZonedDates } from './dates';
@@ -101,6 +102,27 @@ export function lmsRole(orRole: string, s: SyncSettings): string {
   }
 }
 
+/**
+ * Enrollment metadata without extension columns repeats across a file (a few roles and date pairs
+ * for a million rows), so its JSON is built once per distinct combination.
+ */
+const enrollmentMetadataCache = new Map<string, string | null>();
+
+function enrollmentMetadata(row: ParsedRow, p: Record<string, number>): string | null {
+  const v = row.values;
+  const build = () => metadataJson([['role', v[p.role]], ['primary', v[p.primary]], ['beginDate', v[p.beginDate]], ['endDate', v[p.endDate]]], row.metadata);
+  if (row.metadata) return build();
+  const key = `${v[p.role]}|${v[p.primary]}|${v[p.beginDate]}|${v[p.endDate]}`;
+  let json = enrollmentMetadataCache.get(key);
+  if (json === undefined) {
+    json = build();
+    if (enrollmentMetadataCache.size > 10_000) enrollmentMetadataCache.clear();
+    // a new string, so the cache holds no slice of the reader's 64 KiB chunks
+    enrollmentMetadataCache.set(detach(key), json);
+  }
+  return json;
+}
+
 export function mapEnrollment(row: ParsedRow, ctx: MappingContext): SqlValue[] {
   const v = row.values, p = P.enrollments;
   const ignore = ctx.settings.ignoreSisDates;
@@ -109,7 +131,7 @@ export function mapEnrollment(row: ParsedRow, ctx: MappingContext): SqlValue[] {
   return [row.line, row.sourcedId, 1, deletedFlag(row, p), externalId(row.sourcedId), v[p.classSourcedId], v[p.schoolSourcedId],
     v[p.userSourcedId], v[p.role], lmsRole(v[p.role], ctx.settings), v[p.primary] === 'true' ? 1 : 0,
     start, end,
-    metadataJson([['role', v[p.role]], ['primary', v[p.primary]], ['beginDate', v[p.beginDate]], ['endDate', v[p.endDate]]], row.metadata)];
+    enrollmentMetadata(row, p)];
 }
 
 /**
