@@ -128,8 +128,8 @@ export class SyncEngine {
     await db.begin();
     try {
       await applyDomains(ctx);
-      await prepareUsers(ctx);
-      await checker.afterUserRejections();
+      // a second pass over the enrollments only when users were rejected here
+      if (await prepareUsers(ctx)) await checker.afterUserRejections();
       await deriveCourses(ctx);
       timer('plan');
 

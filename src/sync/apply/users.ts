@@ -9,8 +9,11 @@ const FIELDS = ['domain_id', 'username', 'given_name', 'family_name', 'email', '
 const differs = FIELDS.map((f) => `lms_user.${f} IS DISTINCT FROM t.${f}`).join(' OR ');
 const assign = FIELDS.map((f) => `${f} = t.${f}`).join(', ');
 
-/** Builds user_target (one row per valid staged user, with its domain and matching LMS user). */
-export async function prepareUsers(ctx: ApplyContext): Promise<void> {
+/**
+ * Builds user_target (one row per valid staged user, with its domain and matching LMS user).
+ * Returns how many users it rejected for username conflicts.
+ */
+export async function prepareUsers(ctx: ApplyContext): Promise<number> {
   const { db } = ctx;
   await db.run('DROP TABLE IF EXISTS user_target');
   await db.run(`CREATE TEMP TABLE user_target AS
@@ -22,14 +25,14 @@ export async function prepareUsers(ctx: ApplyContext): Promise<void> {
     WHERE s.ok = 1`);
   await db.run('CREATE INDEX ix_user_target_live ON user_target (live_id)');
   await db.run('CREATE INDEX ix_user_target_name ON user_target (domain_id, username)');
-  await rejectUsernameConflicts(ctx);
+  return rejectUsernameConflicts(ctx);
 }
 
 /**
  * Usernames are unique per domain. A staged user loses to an earlier row of the file with the same
  * username in the same domain, and to any LMS user that keeps that username after the sync.
  */
-async function rejectUsernameConflicts(ctx: ApplyContext): Promise<void> {
+async function rejectUsernameConflicts(ctx: ApplyContext): Promise<number> {
   const { db } = ctx;
   // LMS users that keep their (domain, username) after the sync: not matched, or matched and unchanged
   const staying = `SELECT u.id, u.domain_id, u.username, u.external_id FROM lms_user u
@@ -56,6 +59,7 @@ async function rejectUsernameConflicts(ctx: ApplyContext): Promise<void> {
     await db.run('UPDATE stage_users SET ok = 0 WHERE line = $1', [c.line]);
     await db.run('DELETE FROM user_target WHERE line = $1', [c.line]);
   }
+  return seen.size;
 }
 
 /** Removals the users step would make (for the safety threshold). */
