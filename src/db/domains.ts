@@ -23,18 +23,3 @@ export async function createDomain(
 export async function findDomain(ds: DataSource, userspace: string): Promise<Domain | null> {
   return ds.getRepository(Domain).findOneBy({ userspace });
 }
-
-/** The ids of a domain and all its descendants (the scope a sync for it manages). */
-export async function subtreeIds(ds: DataSource, rootId: number): Promise<number[]> {
-  // domains are few; walking them here keeps one code path for both databases
-  const rows = await ds.getRepository(Domain).find({ select: { id: true, parentId: true } });
-  const children = new Map<number, number[]>();
-  for (const d of rows) if (d.parentId !== null) children.set(d.parentId, [...(children.get(d.parentId) ?? []), d.id]);
-  const out: number[] = [];
-  for (const queue = [rootId]; queue.length;) {
-    const id = queue.shift()!;
-    out.push(id);
-    queue.push(...(children.get(id) ?? []));
-  }
-  return rows.some((d) => d.id === rootId) ? out : [];
-}

@@ -7,13 +7,13 @@
 import type { DataSource } from 'typeorm';
 import { Domain } from '../db/entities';
 import { loadSettings } from '../db/settings-store';
-import { openSession, type SqlSession } from '../db/sql-session';
+import { analyze, openSession, type SqlSession } from '../db/sql-session';
 import { IssueSink, StructuralError } from '../oneroster/issues';
 import type { ZipLimits } from '../oneroster/types';
 import { DEFAULT_ZIP_LIMITS } from '../oneroster/zip-reader';
 import { silentLogger, type Logger } from '../util/logger';
 import { applyCourses, deriveCourses, plannedCourseRemovals } from './apply/courses';
-import { type ApplyContext, count, IN_SCOPE, MANAGED, refreshScope, refreshStats } from './apply/context';
+import { type ApplyContext, count, IN_SCOPE, MANAGED, refreshScope } from './apply/context';
 import { applyDomains } from './apply/domains';
 import { applyEnrollments, plannedEnrollmentRemovals, prepareEnrollments } from './apply/enrollments';
 import { applyObservers } from './apply/observers';
@@ -147,10 +147,10 @@ export class SyncEngine {
       req.onProgress?.({ phase: 'apply', done: 0, total: 1 });
       const firstNewUserId = (await count(db, 'SELECT coalesce(max(id), 0) AS n FROM lms_user')) + 1;
       await applyUsers(ctx);
-      await refreshStats(db, ['lms_user']);
+      await analyze(db, ['lms_user']);
       await applyObservers(ctx);
       await applyCourses(ctx);
-      await refreshStats(db, ['course', 'enrollment']);
+      await analyze(db, ['course', 'enrollment']);
       await prepareEnrollments(ctx);
       await applyEnrollments(ctx);
       timer('apply');

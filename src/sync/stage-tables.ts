@@ -3,7 +3,7 @@
  * duplicates, references, the plan and the apply are set-based SQL rather than per-row round trips
  * or in-memory maps. Every row keeps its line number for issues.
  */
-import type { Dialect, SqlSession } from '../db/sql-session';
+import { analyze, type Dialect, type SqlSession } from '../db/sql-session';
 
 type ColType = 'int' | 'text' | 'instant';
 type Columns = Record<string, ColType>;
@@ -91,26 +91,21 @@ export async function explodeLists(db: SqlSession): Promise<void> {
   }
 }
 
+/**
+ * Statistics for the staging tables (never auto-analyzed) and, on SQLite, for the LMS tables the
+ * sync joins: SQLite plans from sqlite_stat1 alone and otherwise walks course × lms_user before
+ * the staged rows (minutes at 10k rows).
+ */
 export async function analyzeStageTables(db: SqlSession, tables: readonly StageTable[] = Object.keys(STAGE) as StageTable[]): Promise<void> {
-  if (db.dialect === 'postgres') {
-    // row counts and rough distinct counts are all the planner needs here; a small sample is 5x faster
-    await db.run('SET default_statistics_target = 10');
-    await db.run(`ANALYZE ${tables.join(', ')}`);
-    await db.run('RESET default_statistics_target');
-  }
-  else {
-    // SQLite plans joins from sqlite_stat1 alone; without statistics on the LMS tables too it
-    // walks course × lms_user before the staged rows (minutes at 10k rows). A sampled ANALYZE is cheap.
-    await db.run('PRAGMA analysis_limit = 1000');
-    await db.run('ANALYZE');
-  }
+  await analyze(db, db.dialect === 'sqlite' ? [...tables, ...LMS_TABLES] : tables);
 }
+
+const LMS_TABLES = ['domain', 'lms_user', 'course', 'enrollment', 'observer_link'];
 
 export async function indexStageTables(db: SqlSession): Promise<void> {
   for (const [table, col, where] of INDEXES) {
     if (where === 'both' || db.dialect === 'sqlite') await db.run(`CREATE INDEX IF NOT EXISTS ix_${table}_${col} ON ${table} (${col})`);
   }
-  // temp tables are never auto-analyzed; without statistics PostgreSQL picks nested loops over 1M rows
   await analyzeStageTables(db);
 }
 

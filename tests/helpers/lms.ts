@@ -41,10 +41,7 @@ export const ext = (sid: string): string => `or-${sid}`;
 
 // ---- scoped reads -------------------------------------------------------------------------------
 
-/**
- * The root and all its descendants. Computed here from the parent links rather than with
- * src/db/domains.ts subtreeIds, whose `$1` placeholder fails on SQLite through TypeORM.
- */
+/** The root and all its descendants, computed from the parent links (independently of the engine). */
 export async function scopeIds(ds: DataSource, rootId: number): Promise<number[]> {
   const all = await ds.getRepository(Domain).find({ select: { id: true, parentId: true } });
   const out = [rootId];

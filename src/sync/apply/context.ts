@@ -1,4 +1,4 @@
-import type { SqlSession, SqlValue } from '../../db/sql-session';
+import { analyze, type SqlSession, type SqlValue } from '../../db/sql-session';
 import type { IssueSink } from '../../oneroster/issues';
 import type { DataFile, FileMode } from '../../oneroster/types';
 import type { ZonedDates } from '../dates';
@@ -38,22 +38,5 @@ export async function refreshScope(db: SqlSession, rootId: number): Promise<void
   await db.run(`CREATE TEMP TABLE scope_domain AS
     WITH RECURSIVE t(id) AS (SELECT id FROM domain WHERE id = $1 UNION SELECT d.id FROM domain d JOIN t ON d.parent_id = t.id)
     SELECT id FROM t`, [rootId]);
-  await refreshStats(db, ['scope_domain']);
-}
-
-/**
- * Fresh planner statistics for tables the sync has just filled or changed, inside its
- * transaction. Without them both planners keep the sizes from before the sync (a first sync: empty
- * tables) and pick nested loops or sort-merges over a million rows: measured 8-12 s instead of ~1 s
- * for one join at 1M enrollments. A small sample is enough to get sizes right.
- */
-export async function refreshStats(db: SqlSession, tables: readonly string[]): Promise<void> {
-  if (db.dialect === 'postgres') {
-    await db.run('SET default_statistics_target = 10');
-    for (const t of tables) await db.run(`ANALYZE ${t}`);
-    await db.run('RESET default_statistics_target');
-    return;
-  }
-  await db.run('PRAGMA analysis_limit = 1000');
-  for (const t of tables) await db.run(`ANALYZE ${t}`);
+  await analyze(db, ['scope_domain']);
 }
