@@ -156,6 +156,12 @@ for (const kind of databaseKinds()) {
       assert.equal(run.warningCount, 1);
       assert.deepEqual(JSON.parse(run.counts ?? 'null'), result.counts);
       assert.ok(run.finishedAt && run.startedAt && run.finishedAt.getTime() >= run.startedAt.getTime());
+      // per-phase timings, in the order the phases ran, within the run's duration
+      const timings = JSON.parse(run.timings ?? 'null') as Record<string, number>;
+      assert.deepEqual(Object.keys(timings), ['read', 'validate', 'plan', 'apply', 'commit']);
+      assert.deepEqual(timings, result.timings);
+      assert.ok(Object.values(timings).every((ms) => Number.isInteger(ms) && ms >= 0), JSON.stringify(timings));
+      assert.ok(Object.values(timings).reduce((a, b) => a + b, 0) <= (run.durationMs ?? -1), `${JSON.stringify(timings)} within ${run.durationMs} ms`);
       const rows = await issueRows(env.ds, result.runId);
       assert.deepEqual(rows.map((r) => r.seq), rows.map((_, i) => i + 1));
       assert.deepEqual(rows.map((r) => ({ severity: r.severity, code: r.code, file: r.file, line: r.line, column: r.column, sourcedId: r.sourcedId, message: r.message })),
