@@ -1,0 +1,220 @@
+/**
+ * One FTPS control connection: ftp-srv's connection class (reply formatting, close) with its input
+ * side replaced. Commands are framed into whole lines and run one at a time (command-line.ts), pass
+ * the policy gate (policy.ts) and then a handler (commands/). AUTH TLS switches to TLS
+ * synchronously and drops anything pipelined behind it (defects 1 and 2); the connection keeps its
+ * own SecureContext so its data connections can resume its TLS session.
+ */
+import tls from 'node:tls';
+import type { Socket } from 'node:net';
+import type { Logger } from '../util/logger';
+import type { Admission } from './admission';
+import { LineBuffer, LineTooLongError, parseCommand } from './command-line';
+import { DataChannel, type PassivePorts } from './data-channel';
+import type { DropFileSystem } from './drop-fs';
+import { FtpSrvConnectionBase, type FtpCommand, type FtpSrvLog, type FtpSrvServer } from './ftp-srv-internals';
+import { gateCommand } from './policy';
+import type { Authenticator, DropServerConfig, Grant, UploadSink } from './types';
+
+export interface ConnectionDeps {
+  config: DropServerConfig;
+  /** the current certificate (reloaded on SIGHUP) as a fresh SecureContext */
+  secureContext(): tls.SecureContext;
+  authenticator: Authenticator;
+  sink: UploadSink;
+  admission: Admission;
+  ports: PassivePorts;
+  logger: Logger;
+  handlers: ReadonlyMap<string, CommandHandler>;
+}
+
+export type CommandHandler = (conn: DropConnection, command: FtpCommand) => Promise<unknown> | unknown;
+
+/** ftp-srv's own logging is replaced: it logged PASS in clear text at trace level (defect 14). */
+const quietLog: FtpSrvLog = {
+  child: () => quietLog, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined,
+};
+
+export class DropConnection extends FtpSrvConnectionBase {
+  readonly peerIp: string;
+  readonly logger: Logger;
+  readonly deps: ConnectionDeps;
+  isSecure = false;
+  pbsz = false;
+  protectedData = false;
+  grant: Grant | null = null;
+  /** USER given, PASS awaited */
+  pendingUser: string | null = null;
+  failedLogins = 0;
+  /** a transfer is moving data: the idle timer must not cut it */
+  transferring = false;
+  context: tls.SecureContext | null = null;
+  channel: DataChannel | null = null;
+  private readonly lines: LineBuffer;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private loginTimer: NodeJS.Timeout | null = null;
+  private awaitingTls = false;
+
+  constructor(
+    server: FtpSrvServer, socket: Socket, peerIp: string, deps: ConnectionDeps,
+    implicit: { socket: tls.TLSSocket; context: tls.SecureContext } | null, private readonly onEnded: () => void,
+  ) {
+    super(server, { log: quietLog, socket: implicit?.socket ?? socket });
+    this.peerIp = peerIp;
+    this.deps = deps;
+    this.logger = deps.logger.child({ session: this.id.slice(0, 8), ip: peerIp });
+    this.lines = new LineBuffer(deps.config.maxCommandLineBytes);
+    if (implicit) {
+      this.context = implicit.context;
+      this.isSecure = true;
+      this.watchSocket(implicit.socket, false); // ftp-srv's constructor already reads it
+    }
+    socket.on('close', () => this.closed || this.cleanup());
+    this.loginTimer = setTimeout(() => {
+      if (!this.grant) void this.shut(421, 'Login timeout');
+    }, deps.config.timeouts.loginMs);
+    this.touch();
+  }
+
+  /** The logged-in user's folders. */
+  get fileSystem(): DropFileSystem {
+    if (!this.fs) throw new Error('not logged in');
+    return this.fs as DropFileSystem;
+  }
+
+  /** ftp-srv binds this to the socket's 'data' event in its constructor. */
+  override _handleData(data: Buffer): void {
+    if (this.awaitingTls || this.closed) return; // plaintext after AUTH TLS is dropped
+    this.touch();
+    let lines: Buffer[];
+    try {
+      lines = this.lines.push(data);
+    } catch (err) {
+      if (err instanceof LineTooLongError) void this.shut(500, 'Command line too long');
+      return;
+    }
+    for (const raw of lines) {
+      const command = parseCommand(raw.toString('utf8'));
+      if (command.directive === 'AUTH' && !this.isSecure) {
+        // Nothing that came after AUTH may run: it was sent in clear (STARTTLS injection).
+        this.awaitingTls = true;
+        this.lines.discard();
+        this.commandSocket.pause();
+        this.enqueue(command);
+        return;
+      }
+      this.enqueue(command);
+    }
+  }
+
+  private enqueue(command: FtpCommand): void {
+    this.queue = this.queue.then(() => this.run(command)).catch((err: unknown) => {
+      this.logger.error('command handler failed', { directive: command.directive, error: describe(err) });
+      return this.reply(500, 'Internal error').catch(() => undefined);
+    });
+  }
+
+  private async run(command: FtpCommand): Promise<void> {
+    if (this.closed) return;
+    this.touch();
+    const decision = gateCommand(command.directive, { secure: this.isSecure, authenticated: this.grant !== null, protectedData: this.protectedData });
+    if (!decision.allow) {
+      await this.reply(decision.code, decision.message);
+      return;
+    }
+    const handler = this.deps.handlers.get(command.directive);
+    if (!handler) {
+      await this.reply(502, 'Command not implemented');
+      return;
+    }
+    await handler(this, command);
+    this.touch();
+  }
+
+  /**
+   * AUTH TLS: reply 234 and wrap the socket in the same turn, so a ClientHello that follows at once
+   * is read by TLS, never as a command (defect 1).
+   */
+  startTls(): void {
+    const raw = this.commandSocket;
+    raw.write('234 AUTH TLS successful\r\n');
+    const context = this.deps.secureContext();
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+    this.context = context;
+    this.commandSocket = secure;
+    this.isSecure = true;
+    this.awaitingTls = false;
+    this.watchSocket(secure, true);
+    secure.on('secure', () => this.logger.debug('control TLS established', { protocol: secure.getProtocol() }));
+  }
+
+  private watchSocket(secure: tls.TLSSocket, read: boolean): void {
+    if (read) secure.on('data', (chunk: Buffer) => this._handleData(chunk));
+    secure.on('error', (err) => this.logger.debug('control TLS error', { error: describe(err) }));
+    secure.on('close', () => this.closed || this.cleanup());
+  }
+
+  /** A successful login: the admission log and timers follow. */
+  loggedIn(grant: Grant, fs: DropFileSystem): void {
+    this.grant = grant;
+    this.authenticated = true;
+    this.fs = fs;
+    this.failedLogins = 0;
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.loginTimer = null;
+  }
+
+  /** A fresh data channel; the previous one (and its listener) is closed first (defect 6). */
+  newChannel(): DataChannel {
+    this.closeChannel();
+    const { config } = this.deps;
+    this.channel = new DataChannel({
+      peerIp: this.peerIp,
+      context: this.context as tls.SecureContext,
+      requireSessionReuse: config.requireTlsSessionReuse,
+      connectTimeoutMs: config.timeouts.dataConnectMs,
+      onRefused: (reason, ip) => this.logger.warn('data connection refused', { reason, from: ip }),
+    });
+    return this.channel;
+  }
+
+  closeChannel(): void {
+    this.channel?.close();
+    this.channel = null;
+  }
+
+  /** Any sign of life, on the control or a data connection, restarts the idle timer. */
+  touch(): void {
+    if (this.closed) return;
+    if (this.idleTimer) this.idleTimer.refresh();
+    else {
+      this.idleTimer = setTimeout(() => {
+        if (this.transferring) this.touch(); // the stall timer on the data socket governs transfers
+        else void this.shut(421, 'Idle timeout');
+      }, this.deps.config.timeouts.idleMs);
+    }
+  }
+
+  /** Replies (when the socket still takes it) and closes the connection. */
+  async shut(code: number, message: string): Promise<void> {
+    if (this.closed) return;
+    await this.close(code, message).catch(() => undefined);
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.closeChannel();
+    this.commandSocket.destroy();
+    this.onEnded(); // not an event: ftp-srv removes all listeners when the socket closes
+  }
+}
+
+export function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

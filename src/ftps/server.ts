@@ -1,0 +1,136 @@
+/**
+ * The FTPS drop server: `DropServer.start(config, authenticator, sink)` and `stop()`.
+ *
+ * ftp-srv supplies the connection class and simple command handlers; the listeners, TLS, framing,
+ * policy, data connections, file system and limits are ours (see ftps-notes.md for why). The
+ * ftp-srv server object exists only because its connections read their options from it; it never
+ * listens, and the signal handlers it installs are removed at once: the daemon owns shutdown
+ * (defect 15).
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '../util/logger';
+import { Admission, normalizeIp, type Refusal } from './admission';
+import { commandHandlers } from './commands';
+import { DropConnection, type ConnectionDeps } from './connection';
+import { PassivePorts } from './data-channel';
+import { FtpSrv, type FtpSrvServer } from './ftp-srv-internals';
+import type { Authenticator, DropServerConfig, TlsMaterial, UploadSink } from './types';
+
+const REFUSALS: Record<Refusal, string> = {
+  'banned': '421 Too many failed logins from your address; try again later',
+  'too-many-connections': '421 Too many connections; try again later',
+  'too-many-from-ip': '421 Too many connections from your address',
+};
+
+/** Creates ftp-srv's server object without letting it keep the process's signal handlers. */
+function ftpSrvServer(): FtpSrvServer {
+  const signals = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const server = new FtpSrv({ url: 'ftp://127.0.0.1:0', greeting: null, anonymous: false });
+  for (const s of signals) {
+    for (const listener of process.listeners(s)) if (!before.get(s)?.has(listener)) process.removeListener(s, listener);
+  }
+  return server;
+}
+
+export interface ListeningPorts {
+  explicit: number;
+  implicit: number | null;
+}
+
+export class DropServer {
+  private readonly ftpSrv = ftpSrvServer();
+  private readonly listeners: net.Server[] = [];
+  private readonly connections = new Set<DropConnection>();
+  private material: TlsMaterial;
+  private readonly deps: ConnectionDeps;
+  private stopping = false;
+
+  private constructor(private readonly config: DropServerConfig, authenticator: Authenticator, sink: UploadSink, private readonly logger: Logger) {
+    this.material = config.tls;
+    this.makeContext(config.tls); // fails here, at start, on a bad certificate or key
+    this.deps = {
+      config, authenticator, sink, logger,
+      admission: new Admission(config.connections, config.login),
+      ports: new PassivePorts(config.passive.minPort, config.passive.maxPort),
+      // One context per control connection: its data connections resume that session, and no other.
+      secureContext: () => this.makeContext(this.material),
+      handlers: commandHandlers(),
+    };
+  }
+
+  static async start(config: DropServerConfig, authenticator: Authenticator, sink: UploadSink, logger: Logger): Promise<DropServer> {
+    const server = new DropServer(config, authenticator, sink, logger.child({ component: 'ftps' }));
+    await server.listen(config.explicitPort, false);
+    if (config.implicitPort !== null) await server.listen(config.implicitPort, true);
+    return server;
+  }
+
+  get ports(): ListeningPorts {
+    const port = (s: net.Server | undefined) => (s ? (s.address() as net.AddressInfo).port : null);
+    return { explicit: port(this.listeners[0]) as number, implicit: port(this.listeners[1]) };
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** New certificate and key for connections from now on (SIGHUP); open sessions keep theirs. */
+  reloadTls(material: TlsMaterial): void {
+    this.makeContext(material); // throws on a bad pair before anything is replaced
+    this.material = material;
+  }
+
+  /** Stops listening, tells every client `421` and closes; running transfers are cut. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.listeners.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await Promise.all([...this.connections].map((c) => c.shut(421, 'Server shutting down')));
+  }
+
+  private makeContext(material: TlsMaterial): tls.SecureContext {
+    return tls.createSecureContext({ cert: material.cert, key: material.key, minVersion: this.config.minTlsVersion });
+  }
+
+  private listen(port: number, implicit: boolean): Promise<void> {
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket, implicit));
+    server.on('error', (err) => this.logger.error('listener error', { error: err.message }));
+    this.listeners.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.config.host, () => {
+        server.off('error', reject);
+        this.logger.info('FTPS listening', { mode: implicit ? 'implicit' : 'explicit', host: this.config.host, port: (server.address() as net.AddressInfo).port });
+        resolve();
+      });
+    });
+  }
+
+  private onConnection(socket: net.Socket, implicit: boolean): void {
+    const ip = normalizeIp(socket.remoteAddress);
+    socket.on('error', () => undefined); // reported through the connection; never crash on a reset
+    const refusal = this.stopping ? 'too-many-connections' : this.deps.admission.admit(ip);
+    if (refusal) {
+      this.logger.warn('connection refused', { from: ip, reason: this.stopping ? 'stopping' : refusal });
+      if (implicit) socket.destroy(); // no TLS yet: a plaintext reply would be noise to the client
+      else socket.end(`${REFUSALS[refusal]}\r\n`);
+      return;
+    }
+    socket.setNoDelay(true);
+    let secure: { socket: tls.TLSSocket; context: tls.SecureContext } | null = null;
+    if (implicit) {
+      const context = this.deps.secureContext();
+      secure = { socket: new tls.TLSSocket(socket, { isServer: true, secureContext: context }), context };
+    }
+    let released = false;
+    const conn: DropConnection = new DropConnection(this.ftpSrv, socket, ip, this.deps, secure, () => {
+      if (released) return;
+      released = true;
+      this.deps.admission.release(ip);
+      this.connections.delete(conn);
+    });
+    this.connections.add(conn);
+    void conn.reply(220, 'rosterdrop FTPS ready').then(() => socket.resume());
+  }
+}
