@@ -21,6 +21,12 @@
  *   BENCH_RESULTS_DIR   where latest.md / latest.json go (default bench/results)
  *   BENCH_TIMEOUT_S     per-operation time limit (default 7200)
  *   BENCH_VERBOSE       1 = show the children's stderr
+ *   BENCH_ONLY          sync | ftps: run one part only (default: both, sync first). The part not run
+ *                       keeps its figures from the previous latest.json, marked as carried over.
+ *
+ * The FTPS part (bench/ftps-upload.ts): upload throughput of a BENCH_FTPS_MB (300) MB file with curl
+ * over explicit FTPS on loopback, BENCH_FTPS_RUNS (3) times, against rosterdrop's server and vsftpd
+ * on the same machine as the reference; target ≥ 0.8× vsftpd. See bench/README.md.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -29,6 +35,7 @@ import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { ENTITY_KINDS, type SyncCounts } from '../src/sync/types';
 import type { BaselineResult } from './baseline';
+import { cleanupFtpsBench, renderFtpsMarkdown, runFtpsBench, type FtpsReport } from './ftps-upload';
 import type { GeneratedRoster } from './generate';
 import { runChild, type ChildArgs, type ChildReport, type ParserFigure } from './measure';
 import type { PasswordSample, SyncSummary } from './sync-op';
@@ -533,7 +540,8 @@ function redact(url: string): string {
 
 // ------------------------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
+/** The sync part: everything above; returns the report (main writes the files). */
+async function runSyncBench(): Promise<BenchReport> {
   const started = Date.now();
   const cfg = readConfig();
   const cleanup = () => {
@@ -611,12 +619,98 @@ async function main(): Promise<void> {
     passwordSample: pwSample,
     targets: evaluateTargets(ops, cfg.scales, dbs),
   };
-  const md = renderMarkdown(report);
-  fs.mkdirSync(cfg.resultsDir, { recursive: true });
-  fs.writeFileSync(path.join(cfg.resultsDir, 'latest.md'), md);
-  fs.writeFileSync(path.join(cfg.resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
+
+// ------------------------------------------------------------------------------------------------
+// parts and results file
+
+type BenchPart = 'sync' | 'ftps';
+
+function benchParts(): BenchPart[] {
+  const raw = (process.env.BENCH_ONLY ?? '').trim().toLowerCase();
+  if (raw === '' || raw === 'all' || raw === 'both') return ['sync', 'ftps'];
+  const parts = raw.split(',').map((p) => p.trim()).filter(Boolean);
+  for (const p of parts) if (p !== 'sync' && p !== 'ftps') throw new Error(`BENCH_ONLY: unknown part "${p}" (expected sync or ftps)`);
+  return (['sync', 'ftps'] as const).filter((p) => parts.includes(p));
+}
+
+/** latest.json: the sync report's fields (once the sync part has run) plus `ftps`. */
+type ResultsFile = Partial<BenchReport> & { ftps?: FtpsReport | null };
+
+function readPreviousResults(dir: string): ResultsFile | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'latest.json'), 'utf8')) as ResultsFile;
+  } catch {
+    return null;
+  }
+}
+
+function isSyncReport(r: ResultsFile | null): r is BenchReport & ResultsFile {
+  return !!r && !!r.machine && Array.isArray(r.ops) && Array.isArray(r.targets) && Array.isArray(r.generator);
+}
+
+function renderResults(sync: BenchReport | null, syncCarried: boolean, ftps: FtpsReport | null, ftpsCarried: boolean): string {
+  let md: string;
+  if (sync) {
+    md = renderMarkdown(sync);
+    if (syncCarried) {
+      const cut = md.indexOf('\n\n');
+      md = `${md.slice(0, cut)}\n\n> Sync figures carried over from the run of ${sync.machine.date} (this run: BENCH_ONLY=ftps).${md.slice(cut)}`;
+    }
+  } else {
+    md = `# rosterdrop bench — ${new Date().toISOString().slice(0, 10)}\n\nSync benchmarks: not run (BENCH_ONLY=ftps), and no earlier figures in latest.json.\n`;
+  }
+  if (ftps) {
+    const section = renderFtpsMarkdown(ftps);
+    const carried = ftpsCarried ? `> FTPS figures carried over from the run of ${ftps.date} (this run: BENCH_ONLY=sync).\n\n` : '';
+    const cut = section.indexOf('\n\n');
+    md += `\n${section.slice(0, cut)}\n\n${carried}${section.slice(cut + 2)}\n`;
+  }
+  return md;
+}
+
+async function main(): Promise<void> {
+  const parts = benchParts();
+  const resultsDir = process.env.BENCH_RESULTS_DIR || path.resolve(__dirname, '..', '..', 'bench', 'results');
+  const previous = readPreviousResults(resultsDir);
+  // registered before the sync part's own handler (which exits): stop vsftpd, remove its account
+  process.on('SIGINT', () => {
+    cleanupFtpsBench();
+    if (!parts.includes('sync')) process.exit(130);
+  });
+
+  let sync: BenchReport | null = null;
+  let syncCarried = false;
+  if (parts.includes('sync')) {
+    sync = await runSyncBench();
+  } else if (isSyncReport(previous)) {
+    sync = previous;
+    syncCarried = true;
+  }
+
+  let ftps: FtpsReport | null = null;
+  let ftpsCarried = false;
+  if (parts.includes('ftps')) {
+    log('FTPS upload throughput');
+    ftps = await runFtpsBench({
+      tmpBase: process.env.BENCH_TMPDIR || os.tmpdir(),
+      keep: process.env.BENCH_KEEP === '1',
+      verbose: process.env.BENCH_VERBOSE === '1',
+      log,
+    });
+  } else if (previous?.ftps) {
+    ftps = previous.ftps;
+    ftpsCarried = true;
+  }
+
+  const md = renderResults(sync, syncCarried, ftps, ftpsCarried);
+  const json: ResultsFile = { ...(sync ?? {}), ftps };
+  fs.mkdirSync(resultsDir, { recursive: true });
+  fs.writeFileSync(path.join(resultsDir, 'latest.md'), md);
+  fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
   process.stdout.write(md);
-  log(`wrote ${path.join(cfg.resultsDir, 'latest.md')} and latest.json`);
+  log(`wrote ${path.join(resultsDir, 'latest.md')} and latest.json`);
 }
 
 if (require.main === module) {

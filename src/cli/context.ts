@@ -17,6 +17,8 @@ export type Migrations = 'auto' | 'none';
 export class CliContext {
   exitCode: ExitCode = EXIT.ok;
   verbose = false;
+  /** log level without --verbose or LOG_LEVEL: commands keep quiet, the daemon reports */
+  defaultLogLevel = 'warn';
   /** called before each log line (the progress bar wipes itself) */
   beforeLog: (() => void) | null = null;
   private log: Logger | null = null;
@@ -36,7 +38,7 @@ export class CliContext {
       const [{ createLogger }, winston] = await Promise.all([import('../util/logger'), import('winston')]);
       const log = createLogger({
         stderr: true,
-        level: this.verbose ? 'debug' : this.env.LOG_LEVEL ?? 'warn',
+        level: this.verbose ? 'debug' : this.env.LOG_LEVEL ?? this.defaultLogLevel,
         json: this.env.NODE_ENV === 'production' || !process.stderr.isTTY,
       });
       const verbose = this.verbose;

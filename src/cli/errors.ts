@@ -7,7 +7,7 @@ export const EXIT = {
   ok: 0,
   /** an unexpected internal error (a bug, or the environment failed under us) */
   internal: 1,
-  /** bad usage or arguments, or an unknown domain, user or run; also `serve` (not built yet) */
+  /** bad usage or arguments (also invalid settings), or an unknown domain, user or run */
   usage: 2,
   /** the sync completed with errors: the rows with errors were skipped, the rest was applied (or would be) */
   completedWithErrors: 3,

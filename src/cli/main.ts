@@ -46,7 +46,7 @@ export function buildProgram(cli: CliContext): Command {
   registerSync(program, cli);
   registerHistory(program, cli);
   registerRun(program, cli);
-  registerServe(program);
+  registerServe(program, cli);
   return program;
 }
 

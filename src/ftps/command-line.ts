@@ -15,6 +15,9 @@ export class LineTooLongError extends Error {
 /** Collects bytes into lines (CRLF or a bare LF); holds at most `maxLineBytes` of an open line. */
 export class LineBuffer {
   private pending = Buffer.alloc(0);
+  /** the bytes of the last push (with what was pending) and where each of its lines ended */
+  private last: Buffer = Buffer.alloc(0);
+  private ends: number[] = [];
 
   constructor(private readonly maxLineBytes: number) {}
 
@@ -22,15 +25,23 @@ export class LineBuffer {
   push(chunk: Buffer): Buffer[] {
     let data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     const lines: Buffer[] = [];
+    this.last = data;
+    this.ends = [];
     for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a)) {
       const end = nl > 0 && data[nl - 1] === 0x0d ? nl - 1 : nl;
       if (end > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
       lines.push(data.subarray(0, end));
       data = data.subarray(nl + 1);
+      this.ends.push(this.last.length - data.length);
     }
     if (data.length > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
     this.pending = Buffer.from(data);
     return lines;
+  }
+
+  /** The bytes that came after line `index` of the last push, as they arrived. */
+  restAfter(index: number): Buffer {
+    return Buffer.from(this.last.subarray(this.ends[index]));
   }
 
   /** Forgets buffered bytes: plaintext that followed AUTH TLS must never run inside TLS. */

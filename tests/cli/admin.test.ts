@@ -1,5 +1,5 @@
 /**
- * The administrative verbs of the real CLI (migrate, domain, user, settings, serve). What touches
+ * The administrative verbs of the real CLI (migrate, domain, user, settings; serve's settings check). What touches
  * the database runs on both databases; input checks that do not depend on the database run on
  * SQLite only (every CLI call is a process start, and the suite must stay quick).
  */
@@ -192,10 +192,10 @@ describe('rosterdrop without a database', () => {
     assert.match(wrong.stderr, /DATABASE_URL must start with postgres:\/\//);
   });
 
-  it('serve says the daemon is not built yet (exit 2); usage errors exit 2; --help exits 0 with the exit codes', async () => {
-    const serve = await runCli(env, ['serve']);
+  it('serve refuses an invalid setting naming it (exit 2); usage errors exit 2; --help exits 0 with the exit codes', async () => {
+    const serve = await runCli({ ...env, ROSTERDROP_FTPS_PORT: 'twenty-one' }, ['serve']);
     assert.equal(serve.code, 2);
-    assert.equal(serve.stderr, 'rosterdrop: the daemon (FTPS server, watcher, queue) is not built yet; use `rosterdrop sync`\n');
+    assert.equal(serve.stderr, 'rosterdrop: invalid setting: ROSTERDROP_FTPS_PORT=twenty-one: expected a whole number from 0 to 65535\n');
     const unknown = await runCli(env, ['frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'frobnicate'/);

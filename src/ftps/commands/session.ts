@@ -1,9 +1,13 @@
 /** TLS negotiation and session commands: AUTH, PBSZ, PROT, FEAT, HELP. */
 import type { CommandHandler } from '../connection';
 
+/** AUTH arguments that start TLS (`SSL` and `TLS-C` are what some clients send). */
+export function isTlsMethod(arg: string | null): boolean {
+  return ['TLS', 'SSL', 'TLS-C'].includes((arg ?? '').trim().toUpperCase());
+}
+
 export const auth: CommandHandler = async (conn, command) => {
-  const method = (command.arg ?? '').trim().toUpperCase();
-  if (method !== 'TLS' && method !== 'SSL' && method !== 'TLS-C') return conn.reply(504, 'Only AUTH TLS is supported');
+  if (!isTlsMethod(command.arg)) return conn.reply(504, 'Only AUTH TLS is supported');
   if (conn.isSecure) return conn.reply(503, 'TLS is already active');
   conn.startTls();
 };

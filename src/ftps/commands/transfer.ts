@@ -69,14 +69,20 @@ export function parseEprt(arg: string): { ip: string; port: number } | null {
   return { ip, port: Number(port) };
 }
 
-/** The data socket for a transfer command; replies 425 itself when there is none. */
-async function dataSocket(conn: DropConnection): Promise<DataSocket | null> {
+/**
+ * The data socket for a transfer command, after the 150 reply (sent when the data connection opens,
+ * before its TLS handshake is waited for: lftp and Python start that handshake only after the 150);
+ * replies 425 itself when there is none.
+ */
+async function dataSocket(conn: DropConnection, preliminary: string): Promise<DataSocket | null> {
   const channel = conn.channel;
   if (!channel) {
     await conn.reply(425, 'Use PASV or EPSV first');
     return null;
   }
   try {
+    await channel.connected();
+    await conn.reply(150, preliminary);
     return await channel.socket();
   } catch (err) {
     conn.closeChannel();
@@ -102,10 +108,9 @@ const list = (names: boolean): CommandHandler => async (conn, command) => {
     conn.closeChannel();
     return conn.reply(...failureReply(err));
   }
-  const data = await dataSocket(conn);
+  const data = await dataSocket(conn, 'Here comes the directory listing');
   if (!data) return;
   try {
-    await conn.reply(150, 'Here comes the directory listing');
     await sendText(data, text);
     await conn.reply(226, 'Directory send OK');
   } catch (err) {
@@ -127,14 +132,13 @@ export const retr: CommandHandler = async (conn, command) => {
     conn.closeChannel();
     return conn.reply(...failureReply(err));
   }
-  const data = await dataSocket(conn);
+  const data = await dataSocket(conn, 'Opening data connection');
   if (!data) {
     file.destroy();
     return;
   }
   conn.transferring = true;
   try {
-    await conn.reply(150, 'Opening data connection');
     data.socket.setTimeout(conn.deps.config.timeouts.transferStallMs, () => data.socket.destroy(new Error('stalled')));
     file.on('data', () => conn.touch());
     await pipeline(file, data.socket);
@@ -159,7 +163,7 @@ export const stor: CommandHandler = async (conn, command) => {
     conn.closeChannel();
     return conn.reply(...failureReply(err));
   }
-  const data = await dataSocket(conn);
+  const data = await dataSocket(conn, 'Ok to send data');
   if (!data) return;
   const started = Date.now();
   const login = conn.grant?.login ?? '';
@@ -169,7 +173,6 @@ export const stor: CommandHandler = async (conn, command) => {
     const received = await receiveUpload(data, {
       dir: target.dir, finalPath: target.finalPath, maxBytes: config.maxUploadBytes,
       stallMs: config.timeouts.transferStallMs,
-      onOpen: () => conn.reply(150, 'Ok to send data'),
       onProgress: () => conn.touch(),
     });
     await sink.accept({
