@@ -964,6 +964,54 @@ describe('FTPS drop server under attack', { concurrency: true }, () => {
     });
   });
 
+  describe('login timeout, TLS versions, upload names', { concurrency: 1 }, () => {
+    let fx: FtpsFixture;
+    const clients = new Clients();
+    const loginMs = 800;
+    before(async () => { fx = await fixture({ timeouts: { loginMs } }); });
+    afterEach(() => clients.closeAll());
+    after(async () => { await fx?.stop(); });
+
+    it('closes a connection that has not logged in within loginMs with 421', async () => {
+      const c = await clients.secure(fx.port);
+      const t0 = process.hrtime.bigint();
+      expectCode(await c.reply(loginMs + 3000), 421);
+      assert.ok(await c.waitClosed(2000));
+      assert.ok(elapsedSince(t0) >= loginMs - 100);
+    });
+
+    it('refuses TLS older than 1.2 on the control connection; TLS 1.2 and 1.3 are accepted', async () => {
+      const handshake = async (maxVersion: tls.SecureVersion): Promise<string> => {
+        const c = await clients.connect(fx.port);
+        expectCode(await c.reply(), 220);
+        expectCode(await c.cmd('AUTH TLS'), 234);
+        c.raw.removeAllListeners('data');
+        // SECLEVEL=0 lets this client offer TLS 1.0/1.1 at all: the refusal must come from the server.
+        const secure = tls.connect({ socket: c.raw, rejectUnauthorized: false, minVersion: 'TLSv1', maxVersion, ciphers: 'DEFAULT@SECLEVEL=0' });
+        return new Promise((resolve) => {
+          secure.once('secureConnect', () => { resolve(secure.getProtocol() ?? ''); secure.destroy(); });
+          secure.once('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code ?? err.message}`));
+        });
+      };
+      assert.match(await handshake('TLSv1.1'), /^error ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION$/);
+      assert.match(await handshake('TLSv1'), /^error ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION$/);
+      assert.equal(await handshake('TLSv1.2'), 'TLSv1.2');
+      assert.equal(await handshake('TLSv1.3'), 'TLSv1.3');
+    });
+
+    it('takes only .zip uploads with a name that is not hidden, and none into results/', async () => {
+      const c = await clients.login(fx);
+      for (const name of ['roster.csv', 'roster', '.hidden.zip', 'validate/.x.zip', 'roster.zip.part']) {
+        expectCode(await c.cmd(`STOR ${name}`), 553);
+      }
+      expectCode(await c.cmd('STOR results/r.zip'), 550);
+      expectCode(await c.cmd('STOR validate'), 553);
+      assert.deepEqual(visibleFiles(domainDir(fx, 'district')).filter((n) => !['results', 'validate'].includes(n)), []);
+      assert.equal(fx.uploads.length, 0);
+      await assertAlive(c, 'after refused names');
+    });
+  });
+
   describe('required TLS session reuse on data connections (defect 5)', { concurrency: 1 }, () => {
     let fx: FtpsFixture;
     const clients = new Clients();

@@ -116,9 +116,14 @@ describe('rosterdrop serve', { concurrency: 1 }, () => {
     const up = await run('curl', ['-sS', '--ssl-reqd', '-k', '-u', 'district/admin:Serve-Test-Pass1', '-T', file, `ftp://127.0.0.1:${port}/`]);
     assert.equal(up.code, 0, up.stderr);
     assert.equal(fs.statSync(path.join(dir.dir, 'drop', 'district', 'roster.zip')).size, 100_000);
-    const logged = await first.waitFor(/upload/);
+    const transfer = await first.waitFor(/^upload$/);
+    assert.deepEqual(
+      { login: transfer.login, from: transfer.from, domain: transfer.domain, file: transfer.file, size: transfer.size, result: transfer.result },
+      { login: 'district/admin', from: '127.0.0.1', domain: 'district', file: 'roster.zip', size: 100_000, result: 'ok' },
+    );
+    assert.equal(typeof transfer.durationMs, 'number');
+    assert.match(String(transfer.sha256), /^[0-9a-f]{64}$/);
     assert.equal(JSON.stringify(first.lines).includes('Serve-Test-Pass1'), false, 'the password is never logged');
-    assert.ok(logged);
 
     first.child.kill('SIGTERM');
     assert.equal(await first.exited, 0, first.lines.map((l) => JSON.stringify(l)).join('\n'));
