@@ -1,7 +1,9 @@
 /** Plain-text tables, CSV (RFC 4180) and the small formatters the commands share. Pure. */
 import type { SyncIssue } from '../oneroster/issues';
+import type { Cell } from '../report/issues-csv';
 
-export type Cell = string | number | null | undefined;
+// the CSV helpers moved to src/report/ (the daemon's reports share them); re-exported for the CLI
+export { csvField, csvRecord, ISSUE_CSV_COLUMNS, issuesCsv, type Cell } from '../report/issues-csv';
 
 /** A left-aligned text table; columns listed in `right` are right-aligned (numbers). */
 export function table(headers: readonly string[], rows: readonly (readonly Cell[])[], right: readonly number[] = []): string {
@@ -13,29 +15,6 @@ export function table(headers: readonly string[], rows: readonly (readonly Cell[
       return right.includes(i) ? pad + c : c + pad;
     }).join('  ').trimEnd())
     .join('\n');
-}
-
-/**
- * One CSV field: quoted when it holds a comma, quote or line break (quotes doubled). Text that a
- * spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading apostrophe: values
- * come from uploaded files, and admins open this CSV in Excel (OWASP "CSV injection").
- */
-export function csvField(value: Cell): string {
-  if (value === null || value === undefined) return '';
-  let s = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** One CSV record with its CRLF line end (RFC 4180). */
-export function csvRecord(values: readonly Cell[]): string {
-  return `${values.map(csvField).join(',')}\r\n`;
-}
-
-export const ISSUE_CSV_COLUMNS = ['severity', 'code', 'file', 'line', 'column', 'sourcedId', 'message'] as const;
-
-export function issuesCsv(issues: readonly SyncIssue[]): string {
-  return csvRecord(ISSUE_CSV_COLUMNS) + issues.map((i) => csvRecord(ISSUE_CSV_COLUMNS.map((k) => i[k]))).join('');
 }
 
 /** `users.csv:10 [grades] csv.row_width: message`; whole-upload problems read `(upload)`. */

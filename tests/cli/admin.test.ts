@@ -28,7 +28,7 @@ describe('rosterdrop admin verbs', { concurrency: true }, () => {
         assert.match(list.stdout, /no domains yet/);
         const migrate = await db.cli(['migrate']);
         assert.equal(migrate.code, 0, migrate.stderr);
-        assert.match(migrate.stdout, /the schema is up to date \(1 migration applied\)/);
+        assert.match(migrate.stdout, /the schema is up to date \(2 migrations applied\)/);
       });
 
       it('adds and lists domains; a duplicate exits 2', async () => {

@@ -2,10 +2,9 @@
  * `rosterdrop serve` as a real process: a first start generates a self-signed certificate in the
  * data directory and logs its SHA-256 fingerprint, a restart keeps it, SIGHUP loads a new
  * certificate without a restart (a bad one is refused and the old one kept), curl uploads with an
- * LMS administrator's login, and SIGTERM stops it cleanly (ftp-srv's own handler would exit before).
+ * LMS administrator's login (straight into the queue), and SIGTERM stops it cleanly (ftp-srv's own handler would exit before).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -13,63 +12,10 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { generate } from 'selfsigned';
-import { BIN, childEnv, runCli } from '../cli/harness';
+import { childEnv, runCli } from '../cli/harness';
+import { freePort, startServe } from '../helpers/daemon';
 import { run, writeFileOfSize } from '../helpers/ftps';
-import { REPO_ROOT } from '../helpers/paths';
 import { tempDir } from '../helpers/zip';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-interface Daemon {
-  child: ChildProcess;
-  lines: Array<Record<string, unknown>>;
-  /** resolves with the first log line matching */
-  waitFor(message: RegExp): Promise<Record<string, unknown>>;
-  exited: Promise<number | null>;
-}
-
-function startServe(env: NodeJS.ProcessEnv): Daemon {
-  const child = spawn(process.execPath, [BIN, 'serve'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ re: RegExp; resolve: (l: Record<string, unknown>) => void }> = [];
-  let buffer = '';
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
-    buffer += s;
-    for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
-      const text = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      let line: Record<string, unknown>;
-      try {
-        line = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        line = { message: text };
-      }
-      lines.push(line);
-      for (const w of waiters.splice(0)) {
-        if (w.re.test(String(line.message))) w.resolve(line);
-        else waiters.push(w);
-      }
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child, lines, exited,
-    waitFor: (re) => {
-      const seen = lines.find((l) => re.test(String(l.message)));
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiters.push({ re, resolve });
-        setTimeout(() => reject(new Error(`no log line ${re} in:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`)), 20_000).unref();
-      });
-    },
-  };
-}
 
 /** The SHA-256 fingerprint of the certificate the server presents after AUTH TLS. */
 async function presentedFingerprint(port: number): Promise<string> {
@@ -115,7 +61,11 @@ describe('rosterdrop serve', { concurrency: 1 }, () => {
     const file = writeFileOfSize(path.join(dir.dir, 'roster.zip'), 100_000);
     const up = await run('curl', ['-sS', '--ssl-reqd', '-k', '-u', 'district/admin:Serve-Test-Pass1', '-T', file, `ftp://127.0.0.1:${port}/`]);
     assert.equal(up.code, 0, up.stderr);
-    assert.equal(fs.statSync(path.join(dir.dir, 'drop', 'district', 'roster.zip')).size, 100_000);
+    // handed to the queue at once (this file is no zip, so its sync fails and it is kept apart)
+    const queued = await first.waitFor(/^upload queued$/);
+    assert.equal(queued.source, 'ftps');
+    await first.waitFor(/^run failed$|^sync finished$/);
+    assert.equal(fs.existsSync(path.join(dir.dir, 'drop', 'district', 'roster.zip')), false);
     const transfer = await first.waitFor(/^upload$/);
     assert.deepEqual(
       { login: transfer.login, from: transfer.from, domain: transfer.domain, file: transfer.file, size: transfer.size, result: transfer.result },

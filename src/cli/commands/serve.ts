@@ -1,7 +1,7 @@
 /**
- * `rosterdrop serve` (= `npm start`): runs the FTPS drop server until SIGTERM/SIGINT; SIGHUP
- * reloads the TLS certificate. Uploads land in the domains' folders and are logged; the watcher,
- * queue and reports that turn them into syncs come with the daemon (issue 4).
+ * `rosterdrop serve` (= `npm start`): the daemon until SIGTERM/SIGINT; SIGHUP reloads the TLS
+ * certificate. On SIGTERM it stops taking uploads, lets running syncs finish within the grace
+ * period and exits; what was cut is queued again at the next start.
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
@@ -10,35 +10,37 @@ import { CliError, EXIT } from '../errors';
 export function registerServe(program: Command, ctx: CliContext): void {
   program
     .command('serve')
-    .description('run the FTPS drop server (SIGTERM/SIGINT stop it, SIGHUP reloads the TLS certificate)')
+    .description('run the daemon: FTPS server, watcher, queue, reports (SIGTERM/SIGINT stop it, SIGHUP reloads the TLS certificate)')
     .action(ctx.act(async () => {
-      const { ConfigError, loadFtpsSettings } = await import('../../config/ftps');
+      const { ConfigError } = await import('../../config/ftps');
+      const { loadDaemonSettings } = await import('../../config/daemon');
       let settings;
       try {
-        settings = loadFtpsSettings(ctx.env);
+        settings = loadDaemonSettings(ctx.env);
       } catch (err) {
         if (err instanceof ConfigError) throw new CliError(`invalid setting: ${err.message}`, EXIT.usage);
         throw err;
       }
-      // Listen for stop signals first: one that arrives during start-up stops the server once it is up.
+      // Listen for stop signals first: one that arrives during start-up stops the daemon once it is up.
+      // The listeners stay for good (`on`, not `once`): with `once`, the daemon was seen killed by the
+      // very SIGTERM it was handling (exit 143), and a second signal must not cut a shutdown short.
       const stopRequested = new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
+        process.on('SIGTERM', () => resolve());
+        process.on('SIGINT', () => resolve());
       });
       let reload = (): void => undefined; // SIGHUP before the server is up must not kill it
       process.on('SIGHUP', () => reload());
       ctx.defaultLogLevel = 'info';
       const log = await ctx.logger();
-      const { startFtpsService } = await import('../../daemon/ftps-service');
+      const { ensureDemoDomain, startDaemon } = await import('../../daemon/daemon');
       await ctx.withDatabase(async (ds) => {
-        const service = await startFtpsService(ds, settings, {
-          accept: (u) => { log.info('upload waiting for the queue (issue 4)', { domain: u.userspace, file: u.name, size: u.size, sha256: u.sha256 }); },
-        }, log);
-        reload = () => { void service.reloadTls(); };
+        await ensureDemoDomain(ds, (text) => ctx.out(text));
+        const daemon = await startDaemon(ds, settings, log);
+        reload = () => { void daemon.ftps.reloadTls(); };
         await stopRequested;
         reload = () => undefined;
         log.info('shutting down');
-        await service.stop();
+        await daemon.stop();
       });
     }));
 }

@@ -61,6 +61,22 @@ export class SyncRun {
   @Column({ name: 'duration_ms', type: 'integer', nullable: true })
   durationMs: number | null;
 
+  /** where the upload arrived (the domain's drop folder) */
+  @Column({ name: 'upload_path', type: 'text', nullable: true })
+  uploadPath: string | null;
+
+  /** where the file waits for its sync (the queue area), once moved there */
+  @Column({ name: 'queued_path', type: 'text', nullable: true })
+  queuedPath: string | null;
+
+  /** `userspace/username` of the FTPS login, when known */
+  @Column({ name: 'uploaded_by', type: 'varchar', length: 320, nullable: true })
+  uploadedBy: string | null;
+
+  /** starts of this run; above 1 when a crash or restart interrupted it */
+  @Column({ type: 'integer', default: 0 })
+  attempts: number;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt: Date;
 }

@@ -1,4 +1,5 @@
 import { InitialSchema1795392000000 } from './1795392000000-InitialSchema';
+import { UploadQueue1795478400000 } from './1795478400000-UploadQueue';
 
 /** Every migration, oldest first. Listed explicitly so the compiled bundle needs no glob. */
-export const MIGRATIONS = [InitialSchema1795392000000];
+export const MIGRATIONS = [InitialSchema1795392000000, UploadQueue1795478400000];

@@ -1,0 +1,63 @@
+/**
+ * Everything `rosterdrop serve` needs, from the environment (README "Configuration" lists it all):
+ * the FTPS server, the folders, the queue, the watcher and mail. Bad values stop the start with the
+ * variable's name.
+ */
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { MailSettings } from '../notify/mailer';
+import { bool, ConfigError, int, loadFtpsSettings, str, type FtpsSettings } from './ftps';
+
+export interface DaemonSettings {
+  ftps: FtpsSettings;
+  dataDir: string;
+  dropRoot: string;
+  queueDir: string;
+  archiveDir: string;
+  failedDir: string;
+  /** syncs at once over all domains (one per domain at most) */
+  concurrency: number;
+  /** archived uploads older than this are deleted; 0 keeps them (failed ones are always kept) */
+  archiveDays: number;
+  /** a file placed by other means counts as complete when unchanged this long */
+  stableMs: number;
+  sweepMs: number;
+  pollMs: number;
+  /** SIGTERM: how long a running sync may take to finish */
+  shutdownGraceMs: number;
+  mail: MailSettings;
+}
+
+export function loadDaemonSettings(env: NodeJS.ProcessEnv): DaemonSettings {
+  const ftps = loadFtpsSettings(env);
+  const dataDir = ftps.dataDir;
+  const smtpHost = str(env, 'ROSTERDROP_SMTP_HOST');
+  const secure = bool(env, 'ROSTERDROP_SMTP_SECURE', false);
+  const settings: DaemonSettings = {
+    ftps, dataDir, dropRoot: ftps.dropRoot,
+    queueDir: path.join(dataDir, 'queue'),
+    archiveDir: path.join(dataDir, 'archive'),
+    failedDir: path.join(dataDir, 'failed'),
+    concurrency: int(env, 'ROSTERDROP_SYNC_CONCURRENCY', 2, 1, 64),
+    archiveDays: int(env, 'ROSTERDROP_ARCHIVE_DAYS', 30, 0, 36_500),
+    stableMs: int(env, 'ROSTERDROP_WATCH_STABLE_MS', 2000, 100, 600_000),
+    sweepMs: int(env, 'ROSTERDROP_WATCH_SWEEP_S', 60, 1, 86_400) * 1000,
+    pollMs: int(env, 'ROSTERDROP_QUEUE_POLL_S', 5, 1, 3600) * 1000,
+    shutdownGraceMs: int(env, 'ROSTERDROP_SHUTDOWN_GRACE_S', 300, 0, 86_400) * 1000,
+    mail: {
+      transport: smtpHost ? 'smtp' : 'outbox',
+      outboxDir: path.resolve(str(env, 'ROSTERDROP_MAIL_OUTBOX') ?? path.join(dataDir, 'outbox')),
+      smtp: {
+        host: smtpHost ?? '', port: int(env, 'ROSTERDROP_SMTP_PORT', secure ? 465 : 587, 1, 65535), secure,
+        requireTLS: bool(env, 'ROSTERDROP_SMTP_REQUIRE_TLS', !secure),
+        user: str(env, 'ROSTERDROP_SMTP_USER'), password: str(env, 'ROSTERDROP_SMTP_PASSWORD'),
+        rejectUnauthorized: bool(env, 'ROSTERDROP_SMTP_VERIFY_CERT', true),
+      },
+      from: str(env, 'ROSTERDROP_MAIL_FROM') ?? `rosterdrop@${hostname()}`,
+      retries: int(env, 'ROSTERDROP_MAIL_RETRIES', 3, 0, 20),
+      retryDelayMs: int(env, 'ROSTERDROP_MAIL_RETRY_DELAY_MS', 5000, 0, 3_600_000),
+    },
+  };
+  if (!/^[^\s@]+@[^\s@]+$/.test(settings.mail.from)) throw new ConfigError(`ROSTERDROP_MAIL_FROM=${settings.mail.from}: expected an email address`);
+  return settings;
+}

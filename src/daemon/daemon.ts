@@ -1,0 +1,88 @@
+/**
+ * The daemon: FTPS server → intake (durable queue) → runner (syncs, one per domain) → reporter
+ * (result files, email). The watcher catches uploads that did not come through our FTPS server.
+ * `stop()` closes the doors first (FTPS, watcher), then lets running syncs finish within the grace
+ * period; whatever is cut rolls back and is queued again on the next start.
+ */
+import { randomBytes } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { DaemonSettings } from '../config/daemon';
+import { createDomain } from '../db/domains';
+import { Domain } from '../db/entities';
+import { createUser } from '../db/users';
+import { Notifier } from '../notify/mailer';
+import { domainLocks } from '../queue/domain-lock';
+import { pruneOlderThan } from '../queue/files';
+import { UploadIntake } from '../queue/intake';
+import { SyncRunner } from '../queue/runner';
+import { SyncEngine } from '../sync/engine';
+import type { Logger } from '../util/logger';
+import { UploadWatcher } from '../watcher/upload-watcher';
+import { startFtpsService, type FtpsService } from './ftps-service';
+import { makeReporter } from './reporter';
+
+export interface Daemon {
+  ftps: FtpsService;
+  runner: SyncRunner;
+  intake: UploadIntake;
+  /** true when every running sync finished within the grace period */
+  stop(): Promise<boolean>;
+}
+
+/**
+ * A database without any domain gets `demo` and an administrator with a random password, so a
+ * first FTPS upload works at once. The password goes to `announce` (the terminal), never to the log.
+ */
+export async function ensureDemoDomain(ds: DataSource, announce: (text: string) => void): Promise<void> {
+  if (await ds.getRepository(Domain).count() > 0) return;
+  const domain = await createDomain(ds, { userspace: 'demo', name: 'Demo district' });
+  const password = randomBytes(15).toString('base64url');
+  await createUser(ds, { domainId: domain.id, username: 'admin', admin: true, password });
+  announce([
+    'No domain existed: created domain "demo" with the administrator demo/admin.',
+    `Its password, shown only now: ${password}`,
+    'Change it with `rosterdrop user passwd demo/admin`.',
+  ].join('\n'));
+}
+
+export async function startDaemon(ds: DataSource, settings: DaemonSettings, logger: Logger): Promise<Daemon> {
+  const notifier = new Notifier(settings.mail, logger.child({ component: 'mail' }));
+  const engine = new SyncEngine(ds, { logger });
+  const runner = new SyncRunner(ds, engine, domainLocks(ds), {
+    concurrency: settings.concurrency, dropRoot: settings.dropRoot, queueDir: settings.queueDir,
+    archiveDir: settings.archiveDir, failedDir: settings.failedDir, pollMs: settings.pollMs,
+  }, makeReporter(ds, settings.dropRoot, notifier, logger), logger.child({ component: 'queue' }));
+  const intake = new UploadIntake(ds, { dropRoot: settings.dropRoot, queueDir: settings.queueDir }, logger.child({ component: 'intake' }), () => runner.wake());
+  const take = (file: string, meta: Parameters<UploadIntake['accept']>[1]) => {
+    intake.accept(file, meta).catch((err: unknown) => logger.error('could not queue an upload', { file, error: (err as Error).message }));
+  };
+  await runner.start();
+  const watcher = new UploadWatcher({ dropRoot: settings.dropRoot, stableMs: settings.stableMs, sweepMs: settings.sweepMs },
+    (file) => take(file, { source: 'watcher' }), logger.child({ component: 'watcher' }));
+  await watcher.start();
+  const ftps = await startFtpsService(ds, settings.ftps, {
+    // Complete when handed over (fsynced and renamed): queued at once, no wait for stability. If that
+    // fails (database down), the file is safe in the folder and the next sweep queues it.
+    accept: (u) => take(u.path, { source: 'ftps', uploadedBy: u.login, sha256: u.sha256, size: u.size }),
+  }, logger);
+  const prune = async () => {
+    const n = await pruneOlderThan(settings.archiveDir, settings.archiveDays).catch(() => 0);
+    if (n) logger.info('pruned archived uploads', { files: n, olderThanDays: settings.archiveDays });
+  };
+  await prune();
+  const pruneTimer = setInterval(() => { void prune(); }, 86_400_000);
+  pruneTimer.unref();
+  logger.info('rosterdrop is running', { dropRoot: settings.dropRoot, concurrency: settings.concurrency, mail: settings.mail.transport });
+  return {
+    ftps, runner, intake,
+    async stop() {
+      clearInterval(pruneTimer);
+      await ftps.stop();
+      await watcher.stop();
+      const finished = await runner.stop(settings.shutdownGraceMs);
+      if (!finished) logger.warn('the grace period ended with syncs still running; they roll back and run again at the next start');
+      notifier.close();
+      return finished;
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Runs queued syncs: p-queue bounds how many run at once, a domain lock keeps it to one per domain,
+ * and runs start in arrival order (oldest queued run of a free domain first). Each run is claimed in
+ * the database before it starts; on start-up, runs a dead daemon left `running` are queued again.
+ * A byte-identical re-upload of the domain's last applied file is recorded as skipped.
+ */
+import path from 'node:path';
+import PQueue from 'p-queue';
+import type { DataSource } from 'typeorm';
+import type { SyncRun } from '../db/entities';
+import type { SyncEngine } from '../sync/engine';
+import type { SyncResult } from '../sync/types';
+import type { Logger } from '../util/logger';
+import type { DomainLock, DomainLocks } from './domain-lock';
+import { exists, moveFile } from './files';
+import { classifyUpload } from './intake-path';
+import { claimRun, domainsWithRunning, finishWithoutSync, lastAppliedSha256, queuedRuns, requeueInterrupted, setQueuedPath } from './job-store';
+
+export interface RunnerOptions {
+  /** syncs at once, over all domains */
+  concurrency: number;
+  dropRoot: string;
+  queueDir: string;
+  archiveDir: string;
+  failedDir: string;
+  /** how often to look for work queued by others (another daemon, a restart) */
+  pollMs: number;
+}
+
+/** What happened to a run that reached an end: a sync result, or a reason it did not sync. */
+export type RunOutcome = { result: SyncResult } | { skipped: string } | { failed: string };
+
+export type Reporter = (run: SyncRun, outcome: RunOutcome) => Promise<void>;
+
+const KEEP_AS_FAILED = new Set(['failed', 'refused']);
+
+export class SyncRunner {
+  private readonly queue: PQueue;
+  private readonly running = new Set<number>();
+  private stopping = false;
+  private pumping: Promise<void> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly engine: SyncEngine,
+    private readonly locks: DomainLocks,
+    private readonly opts: RunnerOptions,
+    private readonly report: Reporter,
+    private readonly logger: Logger,
+  ) {
+    // The embedded database has one connection, and a sync holds a transaction on it: one at a time.
+    this.concurrency = ds.options.type === 'postgres' ? opts.concurrency : 1;
+    this.queue = new PQueue({ concurrency: this.concurrency });
+  }
+
+  private readonly concurrency: number;
+
+  async start(): Promise<void> {
+    for (const domainId of await domainsWithRunning(this.ds)) {
+      const lock = await this.locks.tryAcquire(domainId);
+      if (!lock) continue; // another daemon is running it right now
+      try {
+        const n = await requeueInterrupted(this.ds, domainId);
+        if (n) this.logger.warn('queued interrupted runs again', { domainId, runs: n });
+      } finally {
+        await lock.release();
+      }
+    }
+    this.timer = setInterval(() => this.wake(), this.opts.pollMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /** Look for work now (an upload was queued, a run ended). */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump()
+      .catch((err: unknown) => { this.logger.error('queue scan failed', { error: (err as Error).message }); })
+      .finally(() => {
+        this.pumping = null;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** Stops starting runs; waits up to `graceMs` for running ones (their transactions roll back if cut). */
+  async stop(graceMs: number): Promise<boolean> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.pumping;
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      this.queue.onIdle().then(() => true),
+      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), graceMs); }),
+    ]);
+    clearTimeout(timer);
+    return finished;
+  }
+
+  get activeDomains(): number[] {
+    return [...this.running];
+  }
+
+  private async pump(): Promise<void> {
+    for (const run of await queuedRuns(this.ds)) {
+      if (this.stopping || this.queue.pending + this.queue.size >= this.concurrency) return;
+      if (this.running.has(run.domainId)) continue; // arrival order within a domain: wait for it
+      const lock = await this.locks.tryAcquire(run.domainId);
+      if (!lock) continue;
+      if (!(await claimRun(this.ds, run.id).catch(() => false))) {
+        await lock.release();
+        continue;
+      }
+      this.running.add(run.domainId);
+      void this.queue.add(() => this.execute(run, lock));
+    }
+  }
+
+  private async execute(run: SyncRun, lock: DomainLock): Promise<void> {
+    const log = this.logger.child({ runId: run.id, domainId: run.domainId });
+    try {
+      const file = await this.locate(run);
+      if (!file) {
+        await this.end(run, { failed: 'the uploaded file is gone; nothing was synced' }, log);
+        return;
+      }
+      if (run.mode === 'apply' && run.sha256) {
+        const last = await lastAppliedSha256(this.ds, run.domainId, run.id);
+        if (last?.sha256 === run.sha256) {
+          await this.end(run, { skipped: `identical to the file of run ${last.runId}, which was applied; nothing to do` }, log);
+          await this.archive(run, file, 'skipped');
+          return;
+        }
+      }
+      log.info('sync starting', { file: run.fileName, mode: run.mode, attempt: run.attempts + 1 });
+      let reported: Promise<void> = Promise.resolve();
+      const result = await this.engine.run({
+        domainId: run.domainId, zipPath: file, fileName: run.fileName, source: run.source,
+        validateOnly: run.mode === 'validate', runId: run.id,
+        // reported as soon as it is recorded: password hashing after a first sync can take long
+        onResult: (r) => { reported = this.report(run, { result: r }).catch((err: unknown) => { log.error('report failed', { error: (err as Error).message }); }); },
+      });
+      await reported;
+      log.info('sync finished', { status: result.status, durationMs: result.durationMs });
+      await this.archive(run, file, result.status);
+    } catch (err) {
+      log.error('sync crashed', { error: (err as Error).message });
+      await this.end(run, { failed: `internal error: ${(err as Error).message}` }, log).catch(() => undefined);
+    } finally {
+      this.running.delete(run.domainId);
+      await lock.release();
+      this.wake();
+    }
+  }
+
+  /** The queued file; a run whose file never left the drop folder (crash mid-intake) moves it now. */
+  private async locate(run: SyncRun): Promise<string | null> {
+    if (run.queuedPath && (await exists(run.queuedPath))) return run.queuedPath;
+    if (run.uploadPath && (await exists(run.uploadPath))) {
+      const folder = classifyUpload(this.opts.dropRoot, run.uploadPath)?.userspace ?? `domain-${run.domainId}`;
+      const target = path.join(this.opts.queueDir, folder, `${run.id}-${run.fileName}`);
+      await moveFile(run.uploadPath, target);
+      await setQueuedPath(this.ds, run.id, target);
+      return target;
+    }
+    return null;
+  }
+
+  private async end(run: SyncRun, outcome: Exclude<RunOutcome, { result: SyncResult }>, log: Logger): Promise<void> {
+    const [status, message] = 'skipped' in outcome ? ['skipped', outcome.skipped] as const : ['failed', outcome.failed] as const;
+    await finishWithoutSync(this.ds, run.id, status, message);
+    log.info(`run ${status}`, { message });
+    await this.report(run, outcome).catch((err: unknown) => log.error('report failed', { error: (err as Error).message }));
+  }
+
+  /** Processed files go to the archive (pruned by age); failed and refused ones are kept apart. */
+  private async archive(run: SyncRun, file: string, status: string): Promise<void> {
+    const base = KEEP_AS_FAILED.has(status) ? this.opts.failedDir : this.opts.archiveDir;
+    const day = new Date().toISOString().slice(0, 10);
+    const rel = path.relative(this.opts.queueDir, file);
+    const target = path.join(base, day, rel.startsWith('..') ? path.basename(file) : rel);
+    await moveFile(file, target).catch((err: unknown) => this.logger.warn('could not archive an upload', { runId: run.id, error: (err as Error).message }));
+  }
+}

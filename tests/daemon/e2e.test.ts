@@ -1,0 +1,168 @@
+/**
+ * The whole daemon as a child process (`rosterdrop serve`): PostgreSQL (SQLite outside CI when no
+ * PostgreSQL runs), a real SMTP server on loopback, uploads with curl and lftp. Checked: the
+ * database, the email (recipients, subject, counts, issues.csv), the result files fetched back over
+ * FTPS, a skipped identical re-upload, a validate/ upload; and a SIGKILL in the middle of a sync,
+ * after which the run completes exactly once with nothing half-applied.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { generateRoster } from '../../bench/generate';
+import { createDomain } from '../../src/db/domains';
+import { Domain, SyncRun, User } from '../../src/db/entities';
+import { createUser } from '../../src/db/users';
+import { childEnv } from '../cli/harness';
+import { databaseKinds, openTestDatabase, type TestDatabase } from '../helpers/db';
+import { freePort, startServe, type Daemon } from '../helpers/daemon';
+import { run } from '../helpers/ftps';
+import { setSettings } from '../helpers/lms';
+import { leaves, parseMime, type MimePart } from '../helpers/mime';
+import { standardRoster } from '../helpers/roster';
+import { startSmtp, type TestSmtp } from '../helpers/smtp';
+import { tempDir } from '../helpers/zip';
+
+const PASSWORD = 'E2e-Admin-Pass1';
+const LOGIN = 'district/admin';
+const kind = databaseKinds().includes('postgres') ? 'postgres' : 'sqlite';
+
+describe(`the daemon end to end [${kind}]`, { concurrency: 1 }, () => {
+  let db: TestDatabase;
+  let smtp: TestSmtp;
+  let tmp: { dir: string; cleanup: () => void };
+  let env: NodeJS.ProcessEnv;
+  let port: number;
+  let domain: Domain;
+  let daemon: Daemon | null = null;
+
+  before(async () => {
+    db = await openTestDatabase(kind);
+    smtp = await startSmtp();
+    tmp = tempDir('rosterdrop-e2e-');
+    port = await freePort();
+    const pasv = 43000 + (process.pid % 400) * 10;
+    env = childEnv({
+      ...(db.url ? { DATABASE_URL: db.url } : {}), ROSTERDROP_DATA_DIR: path.join(tmp.dir, 'data'), NODE_ENV: 'production',
+      ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(port), ROSTERDROP_FTPS_PASV_MIN: String(pasv), ROSTERDROP_FTPS_PASV_MAX: String(pasv + 9),
+      ROSTERDROP_SMTP_HOST: '127.0.0.1', ROSTERDROP_SMTP_PORT: String(smtp.port), ROSTERDROP_SMTP_REQUIRE_TLS: 'false',
+      ROSTERDROP_MAIL_FROM: 'rosterdrop@test.invalid', ROSTERDROP_MAIL_RETRY_DELAY_MS: '200',
+    });
+    if (db.sqlitePath) env.ROSTERDROP_DATA_DIR = path.dirname(db.sqlitePath); // the test's database is the daemon's
+    domain = await createDomain(db.ds, { userspace: 'district', name: 'District' });
+    await createUser(db.ds, { domainId: domain.id, username: 'admin', admin: true, password: PASSWORD });
+    await setSettings(db.ds, domain.id, { notificationEmails: ['ops@district.test', 'it@district.test'] });
+  });
+  after(async () => {
+    daemon?.child.kill('SIGKILL');
+    await smtp?.close();
+    await db?.close();
+    tmp?.cleanup();
+  });
+
+  const start = async (): Promise<Daemon> => {
+    daemon = startServe(env);
+    await daemon.waitFor(/^rosterdrop is running$/);
+    return daemon;
+  };
+  const stop = async (): Promise<void> => {
+    daemon?.child.kill('SIGTERM');
+    assert.equal(await daemon?.exited, 0);
+    daemon = null;
+  };
+  const curl = (args: string[]) => run('curl', ['-sS', '--ssl-reqd', '-k', '--fail-early', '-u', `${LOGIN}:${PASSWORD}`, ...args]);
+  const mailsFor = (runId: number): MimePart[] => smtp.received.map((m) => parseMime(m.raw)).filter((m) => m.header('x-rosterdrop-run') === String(runId));
+  async function until<T>(what: string, probe: () => Promise<T | null | undefined> | T | null | undefined, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${daemon?.lines.map((l) => JSON.stringify(l)).join('\n')}`);
+      await sleep(100);
+    }
+  }
+  const runNamed = (fileName: string) => until(`the run of ${fileName}`, async () => {
+    const r = await db.ds.getRepository(SyncRun).findOne({ where: { domainId: domain.id, fileName }, order: { id: 'DESC' } });
+    return r && !['queued', 'running'].includes(r.status) ? r : null;
+  });
+
+  it('an FTPS upload becomes a sync, an email and result files; an identical re-upload is skipped; validate/ only validates', async () => {
+    await start();
+    const zip = await standardRoster(3).zip(tmp.dir, 'roster.zip');
+    const up = await curl(['-T', zip, `ftp://127.0.0.1:${port}/`]);
+    assert.equal(up.code, 0, up.stderr);
+
+    const first = await runNamed('roster.zip');
+    assert.equal(first.status, 'succeeded', first.message);
+    assert.equal(first.uploadedBy, LOGIN);
+    assert.equal(first.source, 'ftps');
+    assert.ok(await db.ds.getRepository(User).count({ where: { externalId: 'or-s1' } }) === 1, 'the roster is in the LMS');
+
+    const [mail] = await until('the report mail', () => { const m = mailsFor(first.id); return m.length ? m : null; });
+    const envelope = smtp.received.find((m) => parseMime(m.raw).header('x-rosterdrop-run') === String(first.id));
+    assert.deepEqual(envelope?.to.sort(), ['it@district.test', 'ops@district.test']);
+    assert.match(mail.header('subject') ?? '', /^\[rosterdrop\] district: roster\.zip — succeeded \(/);
+    const text = leaves(mail).find((p) => p.contentType === 'text/plain')?.body ?? '';
+    assert.match(text, /district/);
+    assert.match(text, /users\s+\|?\s*7\b/i, 'seven users created (3 students, s2-1, 2 teachers, 1 parent)');
+    assert.ok(leaves(mail).some((p) => p.contentType === 'text/html'));
+
+    // the result, fetched back over FTPS like an SIS script would
+    const json = await curl([`ftp://127.0.0.1:${port}/results/roster.zip.json`]);
+    assert.equal(json.code, 0, json.stderr);
+    const result = JSON.parse(json.stdout) as { runId: number; status: string; counts: { users: { created: number } }; uploadedBy: string };
+    assert.deepEqual([result.runId, result.status, result.counts.users.created, result.uploadedBy], [first.id, 'succeeded', 7, LOGIN]);
+    const txt = await curl([`ftp://127.0.0.1:${port}/results/roster.zip.txt`]);
+    assert.match(txt.stdout.split('\n')[0], /^succeeded: roster\.zip \(run \d+\)/);
+
+    // byte-identical again, under another name: skipped, and reported
+    assert.equal((await curl(['-T', zip, `ftp://127.0.0.1:${port}/again.zip`])).code, 0);
+    const again = await runNamed('again.zip');
+    assert.equal(again.status, 'skipped');
+    await until('the skipped run\'s mail', () => mailsFor(again.id).length === 1);
+
+    // lftp into validate/: validated, nothing applied
+    const changed = standardRoster(5);
+    const changedZip = await changed.zip(tmp.dir, 'bigger.zip');
+    const lftp = await run('lftp', ['-c', `set ssl:verify-certificate no; set ftp:ssl-force true; set ftp:ssl-protect-data true; set net:max-retries 1; open --env-password -u "${LOGIN}" ftp://127.0.0.1:${port}; put ${changedZip} -o validate/bigger.zip; bye`],
+      { env: { LFTP_PASSWORD: PASSWORD } });
+    assert.equal(lftp.code, 0, lftp.stderr);
+    const check = await runNamed('bigger.zip');
+    assert.equal(check.status, 'validated');
+    assert.equal(await db.ds.getRepository(User).count({ where: { externalId: 'or-s5' } }), 0, 'validation applied nothing');
+    assert.equal(JSON.stringify(daemon?.lines).includes(PASSWORD), false, 'no password in the log');
+    await stop();
+  });
+
+  it('SIGKILL in the middle of a sync: after a restart the run completes exactly once, nothing half-applied before', async () => {
+    const big = await generateRoster({ enrollments: 60_000, passwords: false, dir: path.join(tmp.dir, 'big') });
+    await start();
+    const up = await curl(['-T', big.zipPath, `ftp://127.0.0.1:${port}/big.zip`]);
+    assert.equal(up.code, 0, up.stderr);
+    const starting = await (daemon as Daemon).waitFor(/^sync starting$/);
+    const runId = Number(starting.runId);
+    await sleep(300); // inside the sync (staging, checks or the apply transaction)
+    const killed = daemon as Daemon;
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    daemon = null;
+    const mid = await db.ds.getRepository(SyncRun).findOneByOrFail({ id: runId });
+    assert.equal(mid.status, 'running', 'killed before it finished (make the roster bigger if this fails)');
+    const managedUsers = () => db.ds.getRepository(User).createQueryBuilder('u').where('u.external_id LIKE :p', { p: 'or-%' }).getCount();
+    assert.equal(await managedUsers(), 7, 'nothing of the killed sync is in the LMS (the 7 are the first test\'s)');
+
+    await start();
+    const done = await until('the interrupted run to finish', async () => {
+      const r = await db.ds.getRepository(SyncRun).findOneByOrFail({ id: runId });
+      return ['queued', 'running'].includes(r.status) ? null : r;
+    }, 120_000);
+    assert.equal(done.status, 'succeeded', done.message);
+    assert.equal(done.attempts, 2);
+    await until('its one mail', () => mailsFor(runId).length >= 1);
+    await sleep(500);
+    assert.equal(mailsFor(runId).length, 1, 'reported once');
+    assert.equal(await db.ds.getRepository(SyncRun).count({ where: { fileName: 'big.zip' } }), 1, 'queued once');
+    assert.equal(await managedUsers(), 7 + big.rows.users, 'every user of the roster is in, once');
+    await stop();
+  });
+});

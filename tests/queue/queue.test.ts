@@ -1,0 +1,204 @@
+/**
+ * The durable queue, on both databases: uploads become queued runs before their files move; runs
+ * start in arrival order, one per domain at a time; identical re-uploads are skipped; validate/
+ * changes nothing; failed files are kept apart; runs a crash left behind start over exactly once;
+ * and (PostgreSQL) two daemons sharing a database never run one domain twice at once.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import type { DataSource } from 'typeorm';
+import { openDatabase } from '../../src/db/data-source';
+import { SyncRun } from '../../src/db/entities';
+import { domainLocks } from '../../src/queue/domain-lock';
+import { UploadIntake } from '../../src/queue/intake';
+import { classifyUpload } from '../../src/queue/intake-path';
+import { claimRun, enqueueRun } from '../../src/queue/job-store';
+import { SyncRunner, type RunOutcome } from '../../src/queue/runner';
+import { SyncEngine } from '../../src/sync/engine';
+import { silentLogger } from '../../src/util/logger';
+import { databaseKinds, openTestDatabase, type TestDatabase } from '../helpers/db';
+import { newRoot, snapshot } from '../helpers/lms';
+import { standardRoster } from '../helpers/roster';
+import { tempDir } from '../helpers/zip';
+
+describe('which files are uploads', () => {
+  it('takes <userspace>/<name>.zip and <userspace>/validate/<name>.zip only', () => {
+    const root = '/drop';
+    assert.deepEqual(classifyUpload(root, '/drop/d/roster.zip'), { userspace: 'd', name: 'roster.zip', validateOnly: false });
+    assert.deepEqual(classifyUpload(root, '/drop/d/validate/x.ZIP'), { userspace: 'd', name: 'x.ZIP', validateOnly: true });
+    for (const p of ['/drop/d/.upload-1.part', '/drop/d/results/r.zip', '/drop/d/a.csv', '/drop/roster.zip', '/drop/d/x/y/z.zip', '/elsewhere/d/a.zip', '/drop/.d/a.zip', '/drop/d/validate/.a.zip']) {
+      assert.equal(classifyUpload(root, p), null, p);
+    }
+  });
+});
+
+interface Seen { runId: number; kind: 'result' | 'skipped' | 'failed'; status: string }
+
+class Harness {
+  readonly seen: Seen[] = [];
+  readonly intake: UploadIntake;
+  constructor(readonly ds: DataSource, readonly dir: string) {
+    this.intake = new UploadIntake(ds, this.paths, silentLogger(), () => undefined);
+  }
+
+  get paths() {
+    return { dropRoot: path.join(this.dir, 'drop'), queueDir: path.join(this.dir, 'queue') };
+  }
+
+  runner(ds = this.ds, concurrency = 2): SyncRunner {
+    return new SyncRunner(ds, new SyncEngine(ds), domainLocks(ds), {
+      concurrency, ...this.paths, archiveDir: path.join(this.dir, 'archive'), failedDir: path.join(this.dir, 'failed'), pollMs: 200,
+    }, async (run, outcome: RunOutcome) => {
+      const kind = 'result' in outcome ? 'result' : 'skipped' in outcome ? 'skipped' : 'failed';
+      this.seen.push({ runId: run.id, kind, status: 'result' in outcome ? outcome.result.status : kind });
+    }, silentLogger());
+  }
+
+  /** Writes a file into a domain's drop folder (or its validate/ folder). */
+  place(userspace: string, name: string, content: Buffer | string, validate = false): string {
+    const dir = path.join(this.paths.dropRoot, userspace, ...(validate ? ['validate'] : []));
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, content);
+    return file;
+  }
+
+  async drained(expectedReports: number, timeoutMs = 60_000): Promise<SyncRun[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const open = await this.ds.getRepository(SyncRun).count({ where: [{ status: 'queued' }, { status: 'running' }] });
+      if (open === 0 && this.seen.length >= expectedReports) break;
+      if (Date.now() > deadline) throw new Error(`queue not drained: ${open} open runs, ${this.seen.length} reports`);
+      await sleep(100);
+    }
+    return this.ds.getRepository(SyncRun).find({ order: { id: 'ASC' } });
+  }
+}
+
+const archived = (dir: string, sub: 'archive' | 'failed'): string[] => {
+  const out: string[] = [];
+  const walk = (d: string) => { for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) e.isDirectory() ? walk(path.join(d, e.name)) : out.push(e.name); };
+  walk(path.join(dir, sub));
+  return out.sort();
+};
+
+describe('upload queue', { concurrency: true }, () => {
+  for (const kind of databaseKinds()) {
+    describe(kind, { concurrency: 1 }, () => {
+      let db: TestDatabase;
+      let tmp: { dir: string; cleanup: () => void };
+      before(async () => { db = await openTestDatabase(kind); tmp = tempDir('rosterdrop-queue-'); });
+      after(async () => { await db?.close(); tmp?.cleanup(); });
+
+      it('queues before moving; runs in arrival order per domain; skips identical re-uploads; validate/ changes nothing; failures kept apart', async () => {
+        const dir = fs.mkdtempSync(path.join(tmp.dir, 'a-'));
+        const h = new Harness(db.ds, dir);
+        const a = await newRoot(db.ds, {}, 'qa');
+        const b = await newRoot(db.ds, {}, 'qb');
+        const first = await standardRoster(2).zip(dir, 'first.zip');
+        const second = await standardRoster(3).zip(dir, 'second.zip');
+        const queued = [];
+        for (const [userspace, name, src] of [[a.userspace, 'a1.zip', first], [a.userspace, 'a2.zip', second], [b.userspace, 'b1.zip', first]] as const) {
+          const file = h.place(userspace, name, fs.readFileSync(src));
+          const run = await h.intake.accept(file, { source: 'test', uploadedBy: `${userspace}/admin` });
+          assert.ok(run, name);
+          assert.equal(run.status, 'queued');
+          assert.equal(fs.existsSync(file), false, 'moved out of the drop folder');
+          assert.ok(run.queuedPath && fs.existsSync(run.queuedPath));
+          queued.push(run);
+        }
+        assert.equal(await h.intake.accept(path.join(h.paths.dropRoot, a.userspace, 'a1.zip'), { source: 'test' }), null, 'a second event for a moved file is ignored');
+
+        const runner = h.runner();
+        await runner.start();
+        let runs = await h.drained(3);
+        const [a1, a2, b1] = runs;
+        assert.deepEqual(runs.map((r) => r.status), ['succeeded', 'succeeded', 'succeeded']);
+        assert.deepEqual(runs.map((r) => r.uploadedBy), [`${a.userspace}/admin`, `${a.userspace}/admin`, `${b.userspace}/admin`]);
+        assert.ok((a1.finishedAt as Date).getTime() <= (a2.startedAt as Date).getTime(), 'one domain: one run at a time, in arrival order');
+        assert.ok(b1.id > a2.id);
+        assert.deepEqual(archived(dir, 'archive'), [`${a1.id}-a1.zip`, `${a2.id}-a2.zip`, `${b1.id}-b1.zip`]);
+
+        // a byte-identical re-upload of the last applied file is skipped
+        const again = await h.intake.accept(h.place(a.userspace, 'again.zip', fs.readFileSync(second)), { source: 'test' });
+        // validate/ only validates; a non-zip fails and is kept apart
+        const before = await snapshot(db.ds);
+        const check = await h.intake.accept(h.place(a.userspace, 'check.zip', fs.readFileSync(first), true), { source: 'test' });
+        const broken = await h.intake.accept(h.place(b.userspace, 'broken.zip', 'this is no zip'), { source: 'test' });
+        runner.wake();
+        runs = await h.drained(6);
+        const byId = new Map(runs.map((r) => [r.id, r]));
+        assert.equal(byId.get(again!.id)?.status, 'skipped');
+        assert.match(byId.get(again!.id)?.message ?? '', new RegExp(`run ${a2.id}`));
+        assert.equal(byId.get(check!.id)?.status, 'validated');
+        assert.equal(byId.get(check!.id)?.mode, 'validate');
+        assert.equal(byId.get(broken!.id)?.status, 'failed');
+        assert.deepEqual(await snapshot(db.ds), before, 'a validate-only run and a failed run change nothing');
+        assert.deepEqual(archived(dir, 'failed'), [`${broken!.id}-broken.zip`]);
+        assert.ok(archived(dir, 'archive').includes(`${again!.id}-again.zip`));
+        assert.deepEqual(h.seen.map((s) => [s.runId, s.kind, s.status]).sort((x, y) => Number(x[0]) - Number(y[0])),
+          [[a1.id, 'result', 'succeeded'], [a2.id, 'result', 'succeeded'], [b1.id, 'result', 'succeeded'],
+            [again!.id, 'skipped', 'skipped'], [check!.id, 'result', 'validated'], [broken!.id, 'result', 'failed']]);
+        assert.equal(await runner.stop(5000), true);
+      });
+
+      it('after a crash: a run left running starts over once; a run queued before its file moved is not queued twice', async () => {
+        const dir = fs.mkdtempSync(path.join(tmp.dir, 'b-'));
+        const h = new Harness(db.ds, dir);
+        const d = await newRoot(db.ds, {}, 'qc');
+        const zip = await standardRoster(2).zip(dir, 'r.zip');
+        // crash mid-sync: claimed (running), never finished
+        const interrupted = await h.intake.accept(h.place(d.userspace, 'mid.zip', fs.readFileSync(zip)), { source: 'test' });
+        assert.ok(interrupted && await claimRun(db.ds, interrupted.id));
+        // crash mid-intake: the run row exists, the file never moved
+        const file = h.place(d.userspace, 'half.zip', fs.readFileSync(zip));
+        const half = await enqueueRun(db.ds, { domainId: d.id, source: 'test', fileName: 'half.zip', uploadPath: file, validateOnly: true, uploadedBy: null, sha256: null, size: null });
+        const retaken = await h.intake.accept(file, { source: 'test' });
+        assert.equal(retaken?.id, half.id, 'the sweep after the restart finishes the same run');
+
+        const runner = h.runner();
+        await runner.start();
+        const runs = (await h.drained(2)).filter((r) => r.domainId === d.id);
+        assert.deepEqual(runs.map((r) => [r.id, r.status, r.attempts]), [[interrupted!.id, 'succeeded', 2], [half.id, 'validated', 1]]);
+        assert.equal(h.seen.filter((s) => s.runId === interrupted!.id).length, 1);
+        await runner.stop(5000);
+      });
+
+      if (kind === 'postgres') {
+        it('two daemons on one PostgreSQL run each upload once and never one domain twice at once', async () => {
+          const dir = fs.mkdtempSync(path.join(tmp.dir, 'c-'));
+          const h = new Harness(db.ds, dir);
+          const other = await openDatabase({ ...db.options, migrate: false });
+          try {
+            const d1 = await newRoot(db.ds, {}, 'qd');
+            const d2 = await newRoot(db.ds, {}, 'qe');
+            const zips = [await standardRoster(1).zip(dir, 'x1.zip'), await standardRoster(2).zip(dir, 'x2.zip'), await standardRoster(3).zip(dir, 'x3.zip')];
+            const ids: number[] = [];
+            for (const [i, zip] of zips.entries()) {
+              for (const d of [d1, d2]) ids.push((await h.intake.accept(h.place(d.userspace, `u${i}.zip`, fs.readFileSync(zip)), { source: 'test' }))!.id);
+            }
+            const one = h.runner(db.ds, 2);
+            const two = h.runner(other, 2);
+            await Promise.all([one.start(), two.start()]);
+            const runs = (await h.drained(ids.length)).filter((r) => ids.includes(r.id));
+            assert.deepEqual(runs.map((r) => r.status), ids.map(() => 'succeeded'));
+            assert.deepEqual(h.seen.map((s) => s.runId).sort((x, y) => x - y), ids, 'each run reported exactly once');
+            assert.ok(runs.every((r) => r.attempts === 1));
+            for (const d of [d1, d2]) {
+              const mine = runs.filter((r) => r.domainId === d.id);
+              for (let i = 1; i < mine.length; i++) {
+                assert.ok((mine[i - 1].finishedAt as Date).getTime() <= (mine[i].startedAt as Date).getTime(), `domain ${d.userspace}: runs overlap`);
+              }
+            }
+            await Promise.all([one.stop(5000), two.stop(5000)]);
+          } finally {
+            await other.destroy();
+          }
+        });
+      }
+    });
+  }
+});
