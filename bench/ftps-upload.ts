@@ -135,7 +135,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
@@ -147,7 +147,7 @@ function freePort(): Promise<number> {
 }
 
 /** A range of `size` consecutive free ports on 127.0.0.1 (checked by binding each). */
-async function freePortRange(size: number, avoid: Array<{ minPort: number; maxPort: number }> = []): Promise<{ minPort: number; maxPort: number }> {
+export async function freePortRange(size: number, avoid: Array<{ minPort: number; maxPort: number }> = []): Promise<{ minPort: number; maxPort: number }> {
   const bindable = (port: number) => new Promise<boolean>((resolve) => {
     const s = net.createServer();
     s.once('error', () => resolve(false));

@@ -13,6 +13,8 @@ import { registerHistory } from './commands/history';
 import { registerMigrate } from './commands/migrate';
 import { registerRun } from './commands/run';
 import { registerServe } from './commands/serve';
+import { registerStatus } from './commands/status';
+import { applySettingsFile } from '../config/settings-file';
 import { registerSettings } from './commands/settings';
 import { registerSync } from './commands/sync';
 import { registerUser } from './commands/user';
@@ -47,6 +49,7 @@ export function buildProgram(cli: CliContext): Command {
   registerHistory(program, cli);
   registerRun(program, cli);
   registerServe(program, cli);
+  registerStatus(program, cli);
   return program;
 }
 
@@ -82,5 +85,13 @@ export function run(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
+  try {
+    // the settings file fills in what the environment does not set, for every command and module
+    applySettingsFile(process.env);
+  } catch (err) {
+    process.stderr.write(`rosterdrop: ${(err as Error).message}\n`);
+    process.exitCode = EXIT.usage;
+    return;
+  }
   void main(process.argv).then((code) => { process.exitCode = code; });
 }

@@ -13,7 +13,7 @@ import { generateRoster } from '../../bench/generate';
 import { createDomain } from '../../src/db/domains';
 import { Domain, SyncRun, User } from '../../src/db/entities';
 import { createUser } from '../../src/db/users';
-import { childEnv } from '../cli/harness';
+import { childEnv, runCli } from '../cli/harness';
 import { databaseKinds, openTestDatabase, type TestDatabase } from '../helpers/db';
 import { freePort, startServe, type Daemon } from '../helpers/daemon';
 import { run } from '../helpers/ftps';
@@ -131,6 +131,12 @@ describe(`the daemon end to end [${kind}]`, { concurrency: 1 }, () => {
     assert.equal(check.status, 'validated');
     assert.equal(await db.ds.getRepository(User).count({ where: { externalId: 'or-s5' } }), 0, 'validation applied nothing');
     assert.equal(JSON.stringify(daemon?.lines).includes(PASSWORD), false, 'no password in the log');
+
+    const status = await runCli(env, ['status', '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    const shown = JSON.parse(status.stdout) as { queue: unknown[]; running: unknown[]; lastRuns: Array<{ domain: string; runId: number; status: string }> };
+    assert.deepEqual([shown.queue, shown.running], [[], []]);
+    assert.deepEqual(shown.lastRuns.find((r) => r.domain === 'district'), { ...shown.lastRuns.find((r) => r.domain === 'district'), runId: check.id, status: 'validated' });
     await stop();
   });
 

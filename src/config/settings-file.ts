@@ -1,0 +1,52 @@
+/**
+ * The settings file: `KEY=value` lines (the systemd EnvironmentFile format) in `config/rosterdrop.env`
+ * or the file named by ROSTERDROP_CONFIG. The environment overrides the file (12-factor). Every key
+ * in the file must be a known setting, so a typo stops the start instead of being ignored.
+ * `config/rosterdrop.env.example` is the reference of every setting with its default.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { PROJECT_ROOT } from './database';
+import { ConfigError } from './ftps';
+
+/** Every setting rosterdrop reads. tests/config checks this list against the code and the example file. */
+export const KNOWN_SETTINGS = [
+  'DATABASE_URL', 'LOG_LEVEL', 'NODE_ENV', 'ROSTERDROP_DATA_DIR', 'ROSTERDROP_DROP_DIR',
+  'ROSTERDROP_FTPS_HOST', 'ROSTERDROP_FTPS_PORT', 'ROSTERDROP_FTPS_IMPLICIT_PORT', 'ROSTERDROP_TLS_CERT', 'ROSTERDROP_TLS_KEY',
+  'ROSTERDROP_TLS_MIN_VERSION', 'ROSTERDROP_FTPS_REQUIRE_TLS_REUSE', 'ROSTERDROP_FTPS_PASV_MIN', 'ROSTERDROP_FTPS_PASV_MAX',
+  'ROSTERDROP_FTPS_PASV_ADDRESS', 'ROSTERDROP_FTPS_ACTIVE_MODE', 'ROSTERDROP_FTPS_MAX_UPLOAD_MB', 'ROSTERDROP_FTPS_MAX_LOGIN_FAILURES',
+  'ROSTERDROP_FTPS_FAILURE_DELAY_MS', 'ROSTERDROP_FTPS_BAN_AFTER_FAILURES', 'ROSTERDROP_FTPS_BAN_WINDOW_S', 'ROSTERDROP_FTPS_BAN_DURATION_S',
+  'ROSTERDROP_FTPS_BAN_ALLOW', 'ROSTERDROP_FTPS_MAX_CONNECTIONS', 'ROSTERDROP_FTPS_MAX_CONNECTIONS_PER_IP',
+  'ROSTERDROP_FTPS_LOGIN_TIMEOUT_S', 'ROSTERDROP_FTPS_IDLE_TIMEOUT_S', 'ROSTERDROP_FTPS_STALL_TIMEOUT_S', 'ROSTERDROP_FTPS_DATA_CONNECT_TIMEOUT_S',
+  'ROSTERDROP_SYNC_CONCURRENCY', 'ROSTERDROP_ARCHIVE_DAYS', 'ROSTERDROP_WATCH_STABLE_MS', 'ROSTERDROP_WATCH_SWEEP_S', 'ROSTERDROP_QUEUE_POLL_S',
+  'ROSTERDROP_SHUTDOWN_GRACE_S', 'ROSTERDROP_SMTP_HOST', 'ROSTERDROP_SMTP_PORT', 'ROSTERDROP_SMTP_SECURE', 'ROSTERDROP_SMTP_REQUIRE_TLS',
+  'ROSTERDROP_SMTP_USER', 'ROSTERDROP_SMTP_PASSWORD', 'ROSTERDROP_SMTP_VERIFY_CERT', 'ROSTERDROP_MAIL_FROM', 'ROSTERDROP_MAIL_OUTBOX',
+  'ROSTERDROP_MAIL_RETRIES', 'ROSTERDROP_MAIL_RETRY_DELAY_MS', 'ROSTERDROP_PG_WORK_MEM', 'ROSTERDROP_PG_TEMP_BUFFERS', 'ROSTERDROP_SLOW_SQL_MS',
+] as const;
+
+const KNOWN = new Set<string>(KNOWN_SETTINGS);
+
+export function settingsFilePath(env: NodeJS.ProcessEnv): string {
+  return path.resolve(env.ROSTERDROP_CONFIG?.trim() || path.join(PROJECT_ROOT, 'config', 'rosterdrop.env'));
+}
+
+/**
+ * Reads the settings file into `env` for every key the environment does not set; returns the file
+ * read, or null when there is none (only a missing default file is fine: a named one must exist).
+ */
+export function applySettingsFile(env: NodeJS.ProcessEnv): string | null {
+  const file = settingsFilePath(env);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !env.ROSTERDROP_CONFIG) return null;
+    throw new ConfigError(`cannot read the settings file ${file}: ${(err as Error).message}`);
+  }
+  const values = parseEnv(text);
+  const unknown = Object.keys(values).filter((k) => !KNOWN.has(k));
+  if (unknown.length) throw new ConfigError(`${file}: unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (config/rosterdrop.env.example lists them all)`);
+  for (const [key, value] of Object.entries(values)) if (env[key] === undefined) env[key] = value;
+  return file;
+}
