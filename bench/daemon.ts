@@ -26,6 +26,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import type { Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -57,6 +58,8 @@ export interface DaemonLatencyRun {
   syncSeconds: number | null;
   /** finished_at → the mail arrived (result files, settings, SMTP) */
   toMailSeconds: number | null;
+  /** of toMailSeconds: the SMTP session, connect → message in (includes smtp-server's fixed 100 ms greeting delay) */
+  smtpSeconds: number | null;
   /** curl exit → the mail arrived: the figure */
   latencySeconds: number | null;
   error?: string;
@@ -74,6 +77,8 @@ export interface DaemonThroughputRun {
   uploadDoneAt: number | null;
   queueWaitSeconds: number | null;
   syncSeconds: number | null;
+  /** finished_at → the mail arrived (the runner holds the run's slot until then) */
+  toMailSeconds: number | null;
   /** seconds after the start of the uploads */
   mailAt: number | null;
   /** this upload's curl exit → its mail */
@@ -126,6 +131,7 @@ export interface DaemonReport {
     maxQueueWaitSeconds: number | null;
     medianSyncSeconds: number | null;
     maxSyncSeconds: number | null;
+    medianToMailSeconds: number | null;
     exactlyOnce: boolean;
     problems: string[];
   } | null;
@@ -241,7 +247,15 @@ async function cli(env: NodeJS.ProcessEnv, args: readonly string[], input = ''):
 // ------------------------------------------------------------------------------------------------
 // the mail server
 
-interface Arrival { at: number; runId: number | null; to: string[]; subject: string }
+interface Arrival {
+  /** the whole message is in (before the 250 reply) */
+  at: number;
+  /** the TCP connection was accepted (smtp-server then waits 100 ms before its greeting: its early-talker check) */
+  connectedAt: number;
+  runId: number | null;
+  to: string[];
+  subject: string;
+}
 
 /** The value of a header in a raw RFC 5322 message (unfolded), or null. */
 function header(raw: string, name: string): string | null {
@@ -261,8 +275,18 @@ interface MailSink {
 /** smtp-server on 127.0.0.1: records when each message has fully arrived (before the 250 reply). */
 async function startMailSink(): Promise<MailSink> {
   const arrivals: Arrival[] = [];
+  const accepted = new Map<number, number>(); // client port → TCP accept
+  const connected = new Map<string, number>(); // session id → TCP accept
   const server = new SMTPServer({
-    secure: false, disabledCommands: ['STARTTLS'], authOptional: true, logger: false, banner: 'rosterdrop bench',
+    secure: false, disabledCommands: ['STARTTLS'], authOptional: true, logger: false, banner: 'rosterdrop bench', disableReverseLookup: true,
+    onConnect(session, cb) {
+      connected.set(session.id, accepted.get(session.remotePort) ?? NaN);
+      accepted.delete(session.remotePort);
+      cb();
+    },
+    onClose(session) {
+      connected.delete(session.id);
+    },
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -271,12 +295,15 @@ async function startMailSink(): Promise<MailSink> {
         const raw = Buffer.concat(chunks).toString('utf8');
         const run = Number(header(raw, 'X-Rosterdrop-Run'));
         arrivals.push({
-          at, runId: Number.isInteger(run) && run > 0 ? run : null, to: session.envelope.rcptTo.map((a) => a.address),
+          at, connectedAt: connected.get(session.id) ?? NaN, runId: Number.isInteger(run) && run > 0 ? run : null, to: session.envelope.rcptTo.map((a) => a.address),
           subject: header(raw, 'Subject') ?? '',
         });
         cb();
       });
     },
+  });
+  server.server.on('connection', (socket: Socket) => {
+    if (socket.remotePort !== undefined) accepted.set(socket.remotePort, nowMs());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -558,7 +585,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonRe
       const file = path.basename(smallZips[i]);
       const r: DaemonLatencyRun = {
         run: i + 1, file, runId: null, status: null, ok: false, curlSeconds: null, toQueuedSeconds: null, queueWaitSeconds: null,
-        syncSeconds: null, toMailSeconds: null, latencySeconds: null,
+        syncSeconds: null, toMailSeconds: null, smtpSeconds: null, latencySeconds: null,
       };
       report.latency.results.push(r);
       try {
@@ -577,6 +604,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonRe
         if (row.started_ms !== null) r.queueWaitSeconds = (row.started_ms - row.created_ms) / 1000;
         if (row.started_ms !== null && row.finished_ms !== null) r.syncSeconds = (row.finished_ms - row.started_ms) / 1000;
         if (row.finished_ms !== null) r.toMailSeconds = (mail.at - row.finished_ms) / 1000;
+        if (Number.isFinite(mail.connectedAt)) r.smtpSeconds = (mail.at - mail.connectedAt) / 1000;
         r.ok = row.status === 'succeeded';
         if (!r.ok) r.error = `${row.status}: ${row.message}`;
       } catch (err) {
@@ -596,7 +624,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonRe
     const tp: NonNullable<DaemonReport['throughput']> = {
       domains, enrollments, rows: big.rows, zipBytes: fs.statSync(big.zipPath).size, results: [], uploadsSeconds: null, allMailsSeconds: null,
       afterLastUploadSeconds: null, syncsPerMinute: null, runnerSpanSeconds: null, runnerSyncsPerMinute: null,
-      medianQueueWaitSeconds: null, maxQueueWaitSeconds: null, medianSyncSeconds: null, maxSyncSeconds: null, exactlyOnce: false, problems: [],
+      medianQueueWaitSeconds: null, maxQueueWaitSeconds: null, medianSyncSeconds: null, maxSyncSeconds: null, medianToMailSeconds: null, exactlyOnce: false, problems: [],
     };
     report.throughput = tp;
     await sleep(1000);
@@ -633,6 +661,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonRe
         curlSeconds: up.timeTotal, uploadDoneAt: (up.exitAt - t0) / 1000,
         queueWaitSeconds: row?.started_ms != null ? (row.started_ms - row.created_ms) / 1000 : null,
         syncSeconds: row?.started_ms != null && row.finished_ms != null ? (row.finished_ms - row.started_ms) / 1000 : null,
+        toMailSeconds: mails.length && row?.finished_ms != null ? (mails[0].at - row.finished_ms) / 1000 : null,
         mailAt: mails.length ? (mails[0].at - t0) / 1000 : null,
         latencySeconds: mails.length ? (mails[0].at - up.exitAt) / 1000 : null,
       };
@@ -675,6 +704,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonRe
     tp.maxQueueWaitSeconds = waits.length ? Math.max(...waits) : null;
     tp.medianSyncSeconds = median(syncs);
     tp.maxSyncSeconds = syncs.length ? Math.max(...syncs) : null;
+    tp.medianToMailSeconds = median(tp.results.map((x) => x.toMailSeconds).filter((v): v is number => v !== null));
     opts.log(`daemon: throughput: all mails ${fmt(tp.allMailsSeconds)} s after the start, ${fmt(tp.syncsPerMinute, 1)} syncs/min; ` +
       `exactly once: ${tp.exactlyOnce ? 'yes' : `NO (${tp.problems.join('; ')})`}`);
 
@@ -734,12 +764,13 @@ export function renderDaemonMarkdown(r: DaemonReport): string {
   parts.push(`### Upload end to email, small zip (${l.runs} uploads, one at a time)`);
   parts.push(`Zip: ${l.zipBytes.toLocaleString('en-US')} bytes (${rowsText(l.rows)}); each upload renames one student, so none is skipped as identical. Run 1 is the domain's first sync.`);
   parts.push(table(
-    ['run', 'run id', 'status', 'curl s', 'upload end → queued s', 'queue wait s', 'sync s', 'sync end → mail s', '**upload end → mail s**'],
+    ['run', 'run id', 'status', 'curl s', 'upload end → queued s', 'queue wait s', 'sync s', 'sync end → mail s', 'of which SMTP session s', '**upload end → mail s**'],
     l.results.map((x) => [
       String(x.run), x.runId === null ? '—' : String(x.runId), x.ok ? String(x.status) : `error: ${(x.error ?? '').split('\n')[0].slice(0, 160)}`,
-      fmt(x.curlSeconds, 3), fmt(x.toQueuedSeconds, 3), fmt(x.queueWaitSeconds, 3), fmt(x.syncSeconds, 3), fmt(x.toMailSeconds, 3), fmt(x.latencySeconds, 3),
+      fmt(x.curlSeconds, 3), fmt(x.toQueuedSeconds, 3), fmt(x.queueWaitSeconds, 3), fmt(x.syncSeconds, 3), fmt(x.toMailSeconds, 3), fmt(x.smtpSeconds, 3),
+      fmt(x.latencySeconds, 3),
     ]),
-    ['---:', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:'],
+    ['---:', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
   ));
   parts.push(table(
     ['upload end → mail', 'seconds', 'target', 'result'],
@@ -765,24 +796,31 @@ export function renderDaemonMarkdown(r: DaemonReport): string {
         ['syncs per minute of the runner (first start → last finish)', `${fmt(t.runnerSyncsPerMinute, 1)} (${fmt(t.runnerSpanSeconds)} s)`],
         ['queue wait (created_at → started_at), median / max', `${fmt(t.medianQueueWaitSeconds)} / ${fmt(t.maxQueueWaitSeconds)} s`],
         ['sync duration (started_at → finished_at), median / max', `${fmt(t.medianSyncSeconds)} / ${fmt(t.maxSyncSeconds)} s`],
+        ['sync end → mail, median (the run keeps its slot until the mail is sent)', `${fmt(t.medianToMailSeconds)} s`],
         ['every run succeeded exactly once (1 run, 1 attempt, 1 mail per domain, right counts)', t.exactlyOnce ? '✅ yes' : `❌ no: ${t.problems.join('; ').slice(0, 300)}`],
       ],
       ['---', '---:'],
     ));
     parts.push(table(
-      ['domain', 'run id', 'status', 'attempts', 'mails', 'curl s', 'upload done at s', 'queue wait s', 'sync s', 'mail at s', 'upload end → mail s'],
+      ['domain', 'run id', 'status', 'attempts', 'mails', 'curl s', 'upload done at s', 'queue wait s', 'sync s', 'sync end → mail s', 'mail at s', 'upload end → mail s'],
       t.results.map((x) => [
         x.domain, x.runId === null ? '—' : String(x.runId), x.ok ? String(x.status) : `error: ${(x.error ?? '').slice(0, 160)}`,
         x.attempts === null ? '—' : String(x.attempts), String(x.mails), fmt(x.curlSeconds), fmt(x.uploadDoneAt), fmt(x.queueWaitSeconds),
-        fmt(x.syncSeconds), fmt(x.mailAt), fmt(x.latencySeconds),
+        fmt(x.syncSeconds), fmt(x.toMailSeconds), fmt(x.mailAt), fmt(x.latencySeconds),
       ]),
-      ['---', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
+      ['---', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
     ));
   }
   parts.push([
     '- Upload end = curl\'s exit after the `226` (the daemon answers `226` only after fsync, rename into the drop folder and folder fsync); mail = the SMTP server has the whole message (before its `250`), matched by the `X-Rosterdrop-Run` header.',
-    '- Queued / started / finished = the run\'s sync_run row: `created_at` (the intake queued it), `started_at` (the engine began; the runner claims a run shortly before), `finished_at`. Sync end → mail = result files, settings, SMTP.',
-    `- At most ${r.concurrency} syncs run at once (one per domain), so with many domains the queue wait grows by about one sync duration per ${r.concurrency} runs ahead in the queue.`,
+    '- Queued / started / finished = the run\'s sync_run row: `created_at` (the intake queued it), `started_at` (the engine began; the runner claims a run shortly before), `finished_at`. ' +
+      'Sync end → mail = result files (fsynced), settings, composing, and the SMTP session (a new connection per message), which includes a fixed 100 ms that smtp-server waits before its greeting to catch early talkers: ~0.1 s of every figure here is the test mail server\'s, not the daemon\'s.',
+    '- Upload end → queued can be slightly negative: the run is queued when the `226` is sent, and curl exits only after its `QUIT`.',
+    `- At most ${r.concurrency} syncs run at once (one per domain), and the runner keeps a run's slot (and its domain lock) until the report mail is sent, ` +
+      `so a slot is busy for the sync plus the mail; with many domains the queue wait grows by about one such slot time per ${r.concurrency} runs ahead in the queue` +
+      (t && t.medianSyncSeconds !== null && t.medianToMailSeconds !== null && t.runnerSpanSeconds !== null
+        ? ` (here ${t.domains} / ${r.concurrency} × (${fmt(t.medianSyncSeconds)} + ${fmt(t.medianToMailSeconds)}) s ≈ ${fmt((t.domains / r.concurrency) * (t.medianSyncSeconds + t.medianToMailSeconds))} s against a runner span of ${fmt(t.runnerSpanSeconds)} s).`
+        : '.'),
     '- Domains, administrators and notification addresses were made with the CLI (`domain add`, `user add --admin --password-stdin`, `settings set … notificationEmails`); the FTPS login checks the password with scrypt (in curl s).',
   ].join('\n'));
   return parts.join('\n\n');

@@ -21,12 +21,18 @@
  *   BENCH_RESULTS_DIR   where latest.md / latest.json go (default bench/results)
  *   BENCH_TIMEOUT_S     per-operation time limit (default 7200)
  *   BENCH_VERBOSE       1 = show the children's stderr
- *   BENCH_ONLY          sync | ftps: run one part only (default: both, sync first). The part not run
- *                       keeps its figures from the previous latest.json, marked as carried over.
+ *   BENCH_ONLY          sync | ftps | daemon, or a comma-separated list: run only these parts (default:
+ *                       all three, in that order). A part not run keeps its figures from the previous
+ *                       latest.json, marked as carried over.
  *
  * The FTPS part (bench/ftps-upload.ts): upload throughput of a BENCH_FTPS_MB (300) MB file with curl
  * over explicit FTPS on loopback, BENCH_FTPS_RUNS (3) times, against rosterdrop's server and vsftpd
  * on the same machine as the reference; target ≥ 0.8× vsftpd. See bench/README.md.
+ *
+ * The daemon part (bench/daemon.ts): `rosterdrop serve` as a child process on PostgreSQL with a
+ * loopback SMTP server: upload end → report mail for a small zip (BENCH_DAEMON_RUNS, default 10;
+ * target < 2 s), and BENCH_DAEMON_DOMAINS (20) domains uploading at once (throughput, queue wait vs
+ * sync duration, every run exactly once). See bench/README.md.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -35,6 +41,7 @@ import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { ENTITY_KINDS, type SyncCounts } from '../src/sync/types';
 import type { BaselineResult } from './baseline';
+import { cleanupDaemonBench, renderDaemonMarkdown, runDaemonBench, type DaemonReport } from './daemon';
 import { cleanupFtpsBench, renderFtpsMarkdown, runFtpsBench, type FtpsReport } from './ftps-upload';
 import type { GeneratedRoster } from './generate';
 import { runChild, type ChildArgs, type ChildReport, type ParserFigure } from './measure';
@@ -625,18 +632,21 @@ async function runSyncBench(): Promise<BenchReport> {
 // ------------------------------------------------------------------------------------------------
 // parts and results file
 
-type BenchPart = 'sync' | 'ftps';
+const BENCH_PARTS = ['sync', 'ftps', 'daemon'] as const;
+type BenchPart = (typeof BENCH_PARTS)[number];
 
 function benchParts(): BenchPart[] {
   const raw = (process.env.BENCH_ONLY ?? '').trim().toLowerCase();
-  if (raw === '' || raw === 'all' || raw === 'both') return ['sync', 'ftps'];
+  if (raw === '' || raw === 'all' || raw === 'both') return [...BENCH_PARTS];
   const parts = raw.split(',').map((p) => p.trim()).filter(Boolean);
-  for (const p of parts) if (p !== 'sync' && p !== 'ftps') throw new Error(`BENCH_ONLY: unknown part "${p}" (expected sync or ftps)`);
-  return (['sync', 'ftps'] as const).filter((p) => parts.includes(p));
+  for (const p of parts) {
+    if (!(BENCH_PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown part "${p}" (expected ${BENCH_PARTS.join(', ')})`);
+  }
+  return BENCH_PARTS.filter((p) => parts.includes(p));
 }
 
-/** latest.json: the sync report's fields (once the sync part has run) plus `ftps`. */
-type ResultsFile = Partial<BenchReport> & { ftps?: FtpsReport | null };
+/** latest.json: the sync report's fields (once the sync part has run) plus `ftps` and `daemon`. */
+type ResultsFile = Partial<BenchReport> & { ftps?: FtpsReport | null; daemon?: DaemonReport | null };
 
 function readPreviousResults(dir: string): ResultsFile | null {
   try {
@@ -650,22 +660,35 @@ function isSyncReport(r: ResultsFile | null): r is BenchReport & ResultsFile {
   return !!r && !!r.machine && Array.isArray(r.ops) && Array.isArray(r.targets) && Array.isArray(r.generator);
 }
 
-function renderResults(sync: BenchReport | null, syncCarried: boolean, ftps: FtpsReport | null, ftpsCarried: boolean): string {
+interface PartResult<T> {
+  report: T | null;
+  /** figures from the previous latest.json */
+  carried: boolean;
+}
+
+/** A part's section with, when carried over, a note under its heading. */
+function appendSection(md: string, section: string, carriedNote: string | null): string {
+  const cut = section.indexOf('\n\n');
+  return `${md}\n${section.slice(0, cut)}\n\n${carriedNote ? `> ${carriedNote}\n\n` : ''}${section.slice(cut + 2)}\n`;
+}
+
+function renderResults(parts: BenchPart[], sync: PartResult<BenchReport>, ftps: PartResult<FtpsReport>, daemon: PartResult<DaemonReport>): string {
+  const thisRun = `this run: BENCH_ONLY=${parts.join(',')}`;
   let md: string;
-  if (sync) {
-    md = renderMarkdown(sync);
-    if (syncCarried) {
+  if (sync.report) {
+    md = renderMarkdown(sync.report);
+    if (sync.carried) {
       const cut = md.indexOf('\n\n');
-      md = `${md.slice(0, cut)}\n\n> Sync figures carried over from the run of ${sync.machine.date} (this run: BENCH_ONLY=ftps).${md.slice(cut)}`;
+      md = `${md.slice(0, cut)}\n\n> Sync figures carried over from the run of ${sync.report.machine.date} (${thisRun}).${md.slice(cut)}`;
     }
   } else {
-    md = `# rosterdrop bench — ${new Date().toISOString().slice(0, 10)}\n\nSync benchmarks: not run (BENCH_ONLY=ftps), and no earlier figures in latest.json.\n`;
+    md = `# rosterdrop bench — ${new Date().toISOString().slice(0, 10)}\n\nSync benchmarks: not run (BENCH_ONLY=${parts.join(',')}), and no earlier figures in latest.json.\n`;
   }
-  if (ftps) {
-    const section = renderFtpsMarkdown(ftps);
-    const carried = ftpsCarried ? `> FTPS figures carried over from the run of ${ftps.date} (this run: BENCH_ONLY=sync).\n\n` : '';
-    const cut = section.indexOf('\n\n');
-    md += `\n${section.slice(0, cut)}\n\n${carried}${section.slice(cut + 2)}\n`;
+  if (ftps.report) {
+    md = appendSection(md, renderFtpsMarkdown(ftps.report), ftps.carried ? `FTPS figures carried over from the run of ${ftps.report.date} (${thisRun}).` : null);
+  }
+  if (daemon.report) {
+    md = appendSection(md, renderDaemonMarkdown(daemon.report), daemon.carried ? `Daemon figures carried over from the run of ${daemon.report.date} (${thisRun}).` : null);
   }
   return md;
 }
@@ -674,9 +697,11 @@ async function main(): Promise<void> {
   const parts = benchParts();
   const resultsDir = process.env.BENCH_RESULTS_DIR || path.resolve(__dirname, '..', '..', 'bench', 'results');
   const previous = readPreviousResults(resultsDir);
-  // registered before the sync part's own handler (which exits): stop vsftpd, remove its account
+  // registered before the sync part's own handler (which exits): stop vsftpd, remove its account,
+  // kill the daemon and remove its temp files
   process.on('SIGINT', () => {
     cleanupFtpsBench();
+    cleanupDaemonBench();
     if (!parts.includes('sync')) process.exit(130);
   });
 
@@ -704,8 +729,23 @@ async function main(): Promise<void> {
     ftpsCarried = true;
   }
 
-  const md = renderResults(sync, syncCarried, ftps, ftpsCarried);
-  const json: ResultsFile = { ...(sync ?? {}), ftps };
+  let daemon: DaemonReport | null = null;
+  let daemonCarried = false;
+  if (parts.includes('daemon')) {
+    log('daemon: upload to email, and many domains at once');
+    daemon = await runDaemonBench({
+      tmpBase: process.env.BENCH_TMPDIR || os.tmpdir(),
+      keep: process.env.BENCH_KEEP === '1',
+      verbose: process.env.BENCH_VERBOSE === '1',
+      log,
+    });
+  } else if (previous?.daemon) {
+    daemon = previous.daemon;
+    daemonCarried = true;
+  }
+
+  const md = renderResults(parts, { report: sync, carried: syncCarried }, { report: ftps, carried: ftpsCarried }, { report: daemon, carried: daemonCarried });
+  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon };
   fs.mkdirSync(resultsDir, { recursive: true });
   fs.writeFileSync(path.join(resultsDir, 'latest.md'), md);
   fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);

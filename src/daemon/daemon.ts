@@ -48,23 +48,35 @@ export async function ensureDemoDomain(ds: DataSource, announce: (text: string) 
 export async function startDaemon(ds: DataSource, settings: DaemonSettings, logger: Logger): Promise<Daemon> {
   const notifier = new Notifier(settings.mail, logger.child({ component: 'mail' }));
   const engine = new SyncEngine(ds, { logger });
+  const reporter = makeReporter(ds, settings.dropRoot, notifier, logger);
   const runner = new SyncRunner(ds, engine, domainLocks(ds), {
-    concurrency: settings.concurrency, dropRoot: settings.dropRoot, queueDir: settings.queueDir,
+    concurrency: settings.concurrency, queueDir: settings.queueDir,
     archiveDir: settings.archiveDir, failedDir: settings.failedDir, pollMs: settings.pollMs,
-  }, makeReporter(ds, settings.dropRoot, notifier, logger), logger.child({ component: 'queue' }));
+  }, reporter.report, logger.child({ component: 'queue' }));
   const intake = new UploadIntake(ds, { dropRoot: settings.dropRoot, queueDir: settings.queueDir }, logger.child({ component: 'intake' }), () => runner.wake());
   const take = (file: string, meta: Parameters<UploadIntake['accept']>[1]) => {
     intake.accept(file, meta).catch((err: unknown) => logger.error('could not queue an upload', { file, error: (err as Error).message }));
   };
-  await runner.start();
-  const watcher = new UploadWatcher({ dropRoot: settings.dropRoot, stableMs: settings.stableMs, sweepMs: settings.sweepMs },
-    (file) => take(file, { source: 'watcher' }), logger.child({ component: 'watcher' }));
-  await watcher.start();
-  const ftps = await startFtpsService(ds, settings.ftps, {
-    // Complete when handed over (fsynced and renamed): queued at once, no wait for stability. If that
-    // fails (database down), the file is safe in the folder and the next sweep queues it.
-    accept: (u) => take(u.path, { source: 'ftps', uploadedBy: u.login, sha256: u.sha256, size: u.size }),
-  }, logger);
+  let watcher: UploadWatcher | null = null;
+  let ftps: FtpsService | null = null;
+  try {
+    await runner.start();
+    watcher = new UploadWatcher({ dropRoot: settings.dropRoot, stableMs: settings.stableMs, sweepMs: settings.sweepMs },
+      (file) => take(file, { source: 'watcher' }), logger.child({ component: 'watcher' }));
+    await watcher.start();
+    ftps = await startFtpsService(ds, settings.ftps, {
+      // Complete when handed over (fsynced and renamed): queued at once, no wait for stability. If that
+      // fails (database down), the file is safe in the folder and the next sweep queues it.
+      accept: (u) => take(u.path, { source: 'ftps', uploadedBy: u.login, sha256: u.sha256, size: u.size }),
+    }, logger);
+  } catch (err) {
+    // a half-started daemon must not go on working on a database its caller is about to close
+    await ftps?.stop().catch(() => undefined);
+    await watcher?.stop().catch(() => undefined);
+    await runner.stop(0);
+    throw err;
+  }
+  const [openFtps, openWatcher] = [ftps, watcher];
   const prune = async () => {
     const n = await pruneOlderThan(settings.archiveDir, settings.archiveDays).catch(() => 0);
     if (n) logger.info('pruned archived uploads', { files: n, olderThanDays: settings.archiveDays });
@@ -74,13 +86,14 @@ export async function startDaemon(ds: DataSource, settings: DaemonSettings, logg
   pruneTimer.unref();
   logger.info('rosterdrop is running', { dropRoot: settings.dropRoot, concurrency: settings.concurrency, mail: settings.mail.transport });
   return {
-    ftps, runner, intake,
+    ftps: openFtps, runner, intake,
     async stop() {
       clearInterval(pruneTimer);
-      await ftps.stop();
-      await watcher.stop();
+      await openFtps.stop();
+      await openWatcher.stop();
       const finished = await runner.stop(settings.shutdownGraceMs);
       if (!finished) logger.warn('the grace period ended with syncs still running; they roll back and run again at the next start');
+      await reporter.drain(finished ? settings.shutdownGraceMs : 0);
       notifier.close();
       return finished;
     },

@@ -26,18 +26,38 @@ export function runReport(run: SyncRun, outcome: RunOutcome, domain: Domain): Ru
   };
 }
 
-export function makeReporter(ds: DataSource, dropRoot: string, notifier: Notifier, logger: Logger) {
-  return async (run: SyncRun, outcome: RunOutcome): Promise<void> => {
-    const domain = await ds.getRepository(Domain).findOneByOrFail({ id: run.domainId });
-    const report = runReport(run, outcome, domain);
-    const log = logger.child({ runId: run.id, domain: domain.userspace });
-    try {
-      await writeResultFiles(path.join(dropRoot, domain.userspace, 'results'), run.fileName, report);
-    } catch (err) {
-      log.error('could not write the result files', { error: (err as Error).message });
-    }
-    const { notificationEmails } = await loadSettings(ds, domain.id);
-    const sent = await notifier.send(report, notificationEmails);
-    if (notificationEmails.length) log.info(sent.delivered ? 'report mailed' : 'report not mailed', { recipients: notificationEmails.length, attempts: sent.attempts });
+export interface Reporter {
+  /** writes the result files, then starts the mail without waiting for it */
+  report(run: SyncRun, outcome: RunOutcome): Promise<void>;
+  /** waits up to `ms` for mails still being sent (at shutdown) */
+  drain(ms: number): Promise<void>;
+}
+
+/**
+ * The result files are written inside the run's slot (quick, and in order per domain). The mail is
+ * not awaited there: an unreachable mail server, retried for a minute, must not hold up the queue.
+ */
+export function makeReporter(ds: DataSource, dropRoot: string, notifier: Notifier, logger: Logger): Reporter {
+  const sending = new Set<Promise<unknown>>();
+  return {
+    async report(run, outcome) {
+      const domain = await ds.getRepository(Domain).findOneByOrFail({ id: run.domainId });
+      const report = runReport(run, outcome, domain);
+      const log = logger.child({ runId: run.id, domain: domain.userspace });
+      try {
+        await writeResultFiles(path.join(dropRoot, domain.userspace, 'results'), run.fileName, report);
+      } catch (err) {
+        log.error('could not write the result files', { error: (err as Error).message });
+      }
+      const { notificationEmails } = await loadSettings(ds, domain.id);
+      const mail = notifier.send(report, notificationEmails); // never rejects; logs its own outcome
+      sending.add(mail);
+      void mail.finally(() => sending.delete(mail));
+    },
+    async drain(ms) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(sending), new Promise((resolve) => { timer = setTimeout(resolve, ms); })]);
+      clearTimeout(timer);
+    },
   };
 }

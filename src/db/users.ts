@@ -8,6 +8,7 @@ import type { DataSource } from 'typeorm';
 import { hashPassword } from '../util/password-hash';
 import { Domain, User } from './entities';
 import { ADMINISTRATOR_ROLE } from './entities/user';
+import { isUniqueViolation } from './errors';
 
 /** A problem with what was asked (duplicate, bad value): the caller's fault, not the database's. */
 export class UserInputError extends Error {
@@ -63,11 +64,6 @@ export function isAdministrator(user: Pick<User, 'roles'>): boolean {
   return userRoles(user).includes(ADMINISTRATOR_ROLE);
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const driver = (err as { driverError?: { code?: unknown } } | null)?.driverError;
-  const code = driver?.code ?? (err as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
 
 export async function createUser(ds: DataSource, input: NewUser): Promise<User> {
   validateUsername(input.username);

@@ -44,10 +44,27 @@ export async function loadTlsMaterial(files: TlsFiles): Promise<LoadedTls> {
     keySize: 2048, algorithm: 'sha256', notAfterDate: notAfter,
     extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: name }, { type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
   });
-  // The key first, private to the daemon's user; flag 'wx' so two first starts cannot interleave.
-  await writeFile(keyFile, pems.private, { mode: 0o600, flag: 'wx' });
+  // The key first, private to the daemon's user; flag 'wx' so two first starts cannot interleave:
+  // the one that loses the race uses the winner's pair once it is complete.
+  try {
+    await writeFile(keyFile, pems.private, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return readWhenComplete(certFile, keyFile);
+  }
   await writeFile(certFile, pems.cert, { mode: 0o644, flag: 'wx' });
   return read(certFile, keyFile, true);
+}
+
+async function readWhenComplete(certFile: string, keyFile: string): Promise<LoadedTls> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read(certFile, keyFile, false);
+    } catch (err) {
+      if (attempt >= 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 async function read(certFile: string, keyFile: string, generated: boolean): Promise<LoadedTls> {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { IsNull, type DataSource } from 'typeorm';
 import { SyncRun } from '../db/entities';
 import { findDomain } from '../db/domains';
+import { isUniqueViolation } from '../db/errors';
 import { fileDigest } from '../sync/run-store';
 import type { SyncSource } from '../sync/types';
 import type { Logger } from '../util/logger';
@@ -54,15 +55,28 @@ export class UploadIntake {
       const repo = this.ds.getRepository(SyncRun);
       // A run queued for this file before a crash, whose file never moved: finish that one.
       let run = await repo.findOne({ where: { uploadPath: file, status: 'queued', queuedPath: IsNull() }, order: { id: 'DESC' } });
+      const mine = !run;
       if (!run) {
         const digest = meta.sha256 && meta.size !== undefined ? { sha256: meta.sha256, size: meta.size } : await fileDigest(file);
-        run = await enqueueRun(this.ds, {
-          domainId: domain.id, source: meta.source, fileName: place.name, uploadPath: file, validateOnly: place.validateOnly,
-          uploadedBy: meta.uploadedBy ?? null, sha256: digest.sha256, size: digest.size,
-        });
+        try {
+          run = await enqueueRun(this.ds, {
+            domainId: domain.id, source: meta.source, fileName: place.name, uploadPath: file, validateOnly: place.validateOnly,
+            uploadedBy: meta.uploadedBy ?? null, sha256: digest.sha256, size: digest.size,
+          });
+        } catch (err) {
+          if (isUniqueViolation(err)) return null; // another daemon queued it a moment ago
+          throw err;
+        }
       }
       const queuedPath = path.join(this.paths.queueDir, place.userspace, `${run.id}-${place.name}`);
-      await moveFile(file, queuedPath);
+      try {
+        await moveFile(file, queuedPath);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        // Gone under us: another daemon moved it (for its own run) or the user deleted it.
+        if (mine) await repo.delete({ id: run.id, queuedPath: IsNull() });
+        return null;
+      }
       await setQueuedPath(this.ds, run.id, queuedPath);
       run.queuedPath = queuedPath;
       this.logger.info('upload queued', { runId: run.id, domain: place.userspace, file: place.name, validateOnly: place.validateOnly, source: meta.source });

@@ -3,7 +3,7 @@
  * touched, so a crash or restart loses nothing. Claiming is a conditional UPDATE, so two daemons
  * sharing a database never start the same run.
  */
-import { In, IsNull, Not, type DataSource } from 'typeorm';
+import { In, IsNull, LessThan, Not, type DataSource } from 'typeorm';
 import { SyncRun } from '../db/entities';
 import type { SyncSource } from '../sync/types';
 
@@ -31,9 +31,17 @@ export async function setQueuedPath(ds: DataSource, runId: number, queuedPath: s
   await ds.getRepository(SyncRun).update({ id: runId }, { queuedPath });
 }
 
-/** Queued runs, oldest first: arrival order per domain. */
+/** Queued runs whose file is in the queue area, oldest first: arrival order per domain. */
 export async function queuedRuns(ds: DataSource): Promise<SyncRun[]> {
-  return ds.getRepository(SyncRun).find({ where: { status: 'queued' }, order: { id: 'ASC' } });
+  return ds.getRepository(SyncRun).find({ where: { status: 'queued', queuedPath: Not(IsNull()) }, order: { id: 'ASC' } });
+}
+
+/**
+ * Queued runs whose file never reached the queue area (a crash mid-intake): the next sighting of the
+ * file finishes their intake. Those whose file is gone too are failed here, so nothing waits forever.
+ */
+export async function strandedRuns(ds: DataSource, olderThan: Date): Promise<SyncRun[]> {
+  return ds.getRepository(SyncRun).find({ where: { status: 'queued', queuedPath: IsNull(), createdAt: LessThan(olderThan) } });
 }
 
 /** Marks a queued run as started; false when another daemon (or an earlier claim) took it. */

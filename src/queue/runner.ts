@@ -13,13 +13,11 @@ import type { SyncResult } from '../sync/types';
 import type { Logger } from '../util/logger';
 import type { DomainLock, DomainLocks } from './domain-lock';
 import { exists, moveFile } from './files';
-import { classifyUpload } from './intake-path';
-import { claimRun, domainsWithRunning, finishWithoutSync, lastAppliedSha256, queuedRuns, requeueInterrupted, setQueuedPath } from './job-store';
+import { claimRun, domainsWithRunning, finishWithoutSync, lastAppliedSha256, queuedRuns, requeueInterrupted, strandedRuns } from './job-store';
 
 export interface RunnerOptions {
   /** syncs at once, over all domains */
   concurrency: number;
-  dropRoot: string;
   queueDir: string;
   archiveDir: string;
   failedDir: string;
@@ -68,6 +66,7 @@ export class SyncRunner {
         await lock.release();
       }
     }
+    await this.failStranded();
     this.timer = setInterval(() => this.wake(), this.opts.pollMs);
     this.timer.unref();
     this.wake();
@@ -149,7 +148,6 @@ export class SyncRunner {
         onResult: (r) => { reported = this.report(run, { result: r }).catch((err: unknown) => { log.error('report failed', { error: (err as Error).message }); }); },
       });
       await reported;
-      log.info('sync finished', { status: result.status, durationMs: result.durationMs });
       await this.archive(run, file, result.status);
     } catch (err) {
       log.error('sync crashed', { error: (err as Error).message });
@@ -161,17 +159,23 @@ export class SyncRunner {
     }
   }
 
-  /** The queued file; a run whose file never left the drop folder (crash mid-intake) moves it now. */
+  /** The queued file, or null when it is gone. */
   private async locate(run: SyncRun): Promise<string | null> {
-    if (run.queuedPath && (await exists(run.queuedPath))) return run.queuedPath;
-    if (run.uploadPath && (await exists(run.uploadPath))) {
-      const folder = classifyUpload(this.opts.dropRoot, run.uploadPath)?.userspace ?? `domain-${run.domainId}`;
-      const target = path.join(this.opts.queueDir, folder, `${run.id}-${run.fileName}`);
-      await moveFile(run.uploadPath, target);
-      await setQueuedPath(this.ds, run.id, target);
-      return target;
+    return run.queuedPath && (await exists(run.queuedPath)) ? run.queuedPath : null;
+  }
+
+  /** Fails queued runs whose upload vanished before it reached the queue area. */
+  private async failStranded(): Promise<void> {
+    for (const run of await strandedRuns(this.ds, new Date(Date.now() - 60_000))) {
+      if (run.uploadPath && (await exists(run.uploadPath))) continue; // the watcher's sweep will finish it
+      const lock = await this.locks.tryAcquire(run.domainId);
+      if (!lock) continue;
+      try {
+        if (await claimRun(this.ds, run.id)) await this.end(run, { failed: 'the upload was removed before it was queued; nothing was synced' }, this.logger.child({ runId: run.id }));
+      } finally {
+        await lock.release();
+      }
     }
-    return null;
   }
 
   private async end(run: SyncRun, outcome: Exclude<RunOutcome, { result: SyncResult }>, log: Logger): Promise<void> {

@@ -21,6 +21,7 @@ export interface WatcherOptions {
 export class UploadWatcher {
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private recheck: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly opts: WatcherOptions,
@@ -48,12 +49,14 @@ export class UploadWatcher {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.recheck) clearTimeout(this.recheck);
     await this.watcher?.close();
   }
 
   /** Every upload-shaped file already in place whose last change is older than `stableMs`. */
   async sweep(): Promise<number> {
     let found = 0;
+    let young = false;
     const now = Date.now();
     for (const folder of await fs.readdir(this.opts.dropRoot, { withFileTypes: true }).catch(() => [])) {
       if (!folder.isDirectory() || folder.name.startsWith('.')) continue;
@@ -62,11 +65,22 @@ export class UploadWatcher {
           const file = path.join(dir, entry.name);
           if (!entry.isFile() || !classifyUpload(this.opts.dropRoot, file)) continue;
           const stat = await fs.stat(file).catch(() => null);
-          if (!stat || now - stat.mtimeMs < this.opts.stableMs) continue; // still being written: the watcher will see it
+          if (!stat) continue;
+          if (now - stat.mtimeMs < this.opts.stableMs) {
+            young = true; // maybe still being written: look again once it could be stable
+            continue;
+          }
           found++;
           this.onUpload(file);
         }
       }
+    }
+    if (young && !this.recheck) {
+      this.recheck = setTimeout(() => {
+        this.recheck = null;
+        void this.sweep();
+      }, this.opts.stableMs);
+      this.recheck.unref();
     }
     return found;
   }

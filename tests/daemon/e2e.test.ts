@@ -6,6 +6,7 @@
  * after which the run completes exactly once with nothing half-applied.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -140,8 +141,63 @@ describe(`the daemon end to end [${kind}]`, { concurrency: 1 }, () => {
     await stop();
   });
 
+  it('files copied in while no daemon runs are synced at start; two daemons on one database run each upload once', async () => {
+    const more: Domain[] = [];
+    for (const name of ['north', 'south']) {
+      const d = await createDomain(db.ds, { userspace: name, name: `${name} district` });
+      await createUser(db.ds, { domainId: d.id, username: 'admin', admin: true, password: PASSWORD });
+      more.push(d);
+    }
+    // placed by "another transfer service" (plain file copies) while nothing runs
+    const dropRoot = path.join(env.ROSTERDROP_DATA_DIR as string, 'drop');
+    const placed: string[] = [];
+    for (const [i, d] of more.entries()) {
+      for (const n of [1, 2]) {
+        fs.mkdirSync(path.join(dropRoot, d.userspace), { recursive: true });
+        const zip = await standardRoster(n + i).zip(tmp.dir, `${d.userspace}-${n}.zip`);
+        fs.copyFileSync(zip, path.join(dropRoot, d.userspace, `copied-${n}.zip`));
+        placed.push(`copied-${n}.zip`);
+      }
+    }
+    const one = startServe(env);
+    const port2 = await freePort();
+    const two = startServe({ ...env, ROSTERDROP_FTPS_PORT: String(port2), ROSTERDROP_FTPS_PASV_MIN: String(Number(env.ROSTERDROP_FTPS_PASV_MAX) + 1), ROSTERDROP_FTPS_PASV_MAX: String(Number(env.ROSTERDROP_FTPS_PASV_MAX) + 10) });
+    try {
+      await Promise.all([one.waitFor(/^rosterdrop is running$/), two.waitFor(/^rosterdrop is running$/)]);
+      // and two uploads for one domain back to back, through the second daemon
+      for (const n of [3, 4]) {
+        const zip = await standardRoster(n).zip(tmp.dir, `north-ftp-${n}.zip`);
+        const up = await run('curl', ['-sS', '--ssl-reqd', '-k', '-u', `north/admin:${PASSWORD}`, '-T', zip, `ftp://127.0.0.1:${port2}/ftp-${n}.zip`]);
+        assert.equal(up.code, 0, up.stderr);
+      }
+      let seen: SyncRun[] = [];
+      const runs = await until('six finished runs', async () => {
+        const rs = await db.ds.getRepository(SyncRun).find({ where: more.map((d) => ({ domainId: d.id })), order: { id: 'ASC' } });
+        seen = rs;
+        return rs.length === 6 && rs.every((r) => !['queued', 'running'].includes(r.status)) ? rs : null;
+      }, 60_000).catch((err: Error) => {
+        throw new Error(`${err.message}\nruns: ${JSON.stringify(seen.map((r) => [r.id, r.fileName, r.status, r.attempts]))}\none: ${one.lines.map((l) => JSON.stringify(l)).join('\n')}\ntwo: ${two.lines.map((l) => JSON.stringify(l)).join('\n')}`);
+      });
+      assert.deepEqual(runs.map((r) => r.status), runs.map(() => 'succeeded'), runs.map((r) => r.message).join('; '));
+      assert.ok(runs.every((r) => r.attempts === 1), 'each run started once');
+      assert.deepEqual(runs.map((r) => r.fileName).sort(), [...placed, 'ftp-3.zip', 'ftp-4.zip'].sort());
+      for (const d of more) {
+        // files that arrive together may start in either order; they must never overlap
+        const mine = runs.filter((r) => r.domainId === d.id).sort((x, y) => (x.startedAt as Date).getTime() - (y.startedAt as Date).getTime());
+        for (let i = 1; i < mine.length; i++) assert.ok((mine[i - 1].finishedAt as Date) <= (mine[i].startedAt as Date), `${d.userspace}: one sync at a time`);
+      }
+      const byDaemon = [one, two].map((dmn) => dmn.lines.filter((l) => l.message === 'sync finished').length);
+      assert.equal(byDaemon[0] + byDaemon[1], 6);
+    } finally {
+      for (const dmn of [one, two]) dmn.child.kill('SIGKILL');
+      await Promise.all([one.exited, two.exited]);
+    }
+  });
+
   it('SIGKILL in the middle of a sync: after a restart the run completes exactly once, nothing half-applied before', async () => {
     const big = await generateRoster({ enrollments: 60_000, passwords: false, dir: path.join(tmp.dir, 'big') });
+    const managedUsers = () => db.ds.getRepository(User).createQueryBuilder('u').where('u.external_id LIKE :p', { p: 'or-%' }).getCount();
+    const baseline = await managedUsers();
     await start();
     const up = await curl(['-T', big.zipPath, `ftp://127.0.0.1:${port}/big.zip`]);
     assert.equal(up.code, 0, up.stderr);
@@ -154,8 +210,7 @@ describe(`the daemon end to end [${kind}]`, { concurrency: 1 }, () => {
     daemon = null;
     const mid = await db.ds.getRepository(SyncRun).findOneByOrFail({ id: runId });
     assert.equal(mid.status, 'running', 'killed before it finished (make the roster bigger if this fails)');
-    const managedUsers = () => db.ds.getRepository(User).createQueryBuilder('u').where('u.external_id LIKE :p', { p: 'or-%' }).getCount();
-    assert.equal(await managedUsers(), 7, 'nothing of the killed sync is in the LMS (the 7 are the first test\'s)');
+    assert.equal(await managedUsers(), baseline, 'nothing of the killed sync is in the LMS');
 
     await start();
     const done = await until('the interrupted run to finish', async () => {
@@ -168,7 +223,7 @@ describe(`the daemon end to end [${kind}]`, { concurrency: 1 }, () => {
     await sleep(500);
     assert.equal(mailsFor(runId).length, 1, 'reported once');
     assert.equal(await db.ds.getRepository(SyncRun).count({ where: { fileName: 'big.zip' } }), 1, 'queued once');
-    assert.equal(await managedUsers(), 7 + big.rows.users, 'every user of the roster is in, once');
+    assert.equal(await managedUsers(), baseline + big.rows.users, 'every user of the roster is in, once');
     await stop();
   });
 });

@@ -85,6 +85,20 @@ const archived = (dir: string, sub: 'archive' | 'failed'): string[] => {
   return out.sort();
 };
 
+/** Retries an assertion for a while: files are archived just after a run is reported. */
+async function eventually(check: () => void, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(50);
+    }
+  }
+}
+
 describe('upload queue', { concurrency: true }, () => {
   for (const kind of databaseKinds()) {
     describe(kind, { concurrency: 1 }, () => {
@@ -120,7 +134,7 @@ describe('upload queue', { concurrency: true }, () => {
         assert.deepEqual(runs.map((r) => r.uploadedBy), [`${a.userspace}/admin`, `${a.userspace}/admin`, `${b.userspace}/admin`]);
         assert.ok((a1.finishedAt as Date).getTime() <= (a2.startedAt as Date).getTime(), 'one domain: one run at a time, in arrival order');
         assert.ok(b1.id > a2.id);
-        assert.deepEqual(archived(dir, 'archive'), [`${a1.id}-a1.zip`, `${a2.id}-a2.zip`, `${b1.id}-b1.zip`]);
+        await eventually(() => assert.deepEqual(archived(dir, 'archive'), [`${a1.id}-a1.zip`, `${a2.id}-a2.zip`, `${b1.id}-b1.zip`]));
 
         // a byte-identical re-upload of the last applied file is skipped
         const again = await h.intake.accept(h.place(a.userspace, 'again.zip', fs.readFileSync(second)), { source: 'test' });
@@ -137,8 +151,8 @@ describe('upload queue', { concurrency: true }, () => {
         assert.equal(byId.get(check!.id)?.mode, 'validate');
         assert.equal(byId.get(broken!.id)?.status, 'failed');
         assert.deepEqual(await snapshot(db.ds), before, 'a validate-only run and a failed run change nothing');
-        assert.deepEqual(archived(dir, 'failed'), [`${broken!.id}-broken.zip`]);
-        assert.ok(archived(dir, 'archive').includes(`${again!.id}-again.zip`));
+        await eventually(() => assert.deepEqual(archived(dir, 'failed'), [`${broken!.id}-broken.zip`]));
+        await eventually(() => assert.ok(archived(dir, 'archive').includes(`${again!.id}-again.zip`)));
         assert.deepEqual(h.seen.map((s) => [s.runId, s.kind, s.status]).sort((x, y) => Number(x[0]) - Number(y[0])),
           [[a1.id, 'result', 'succeeded'], [a2.id, 'result', 'succeeded'], [b1.id, 'result', 'succeeded'],
             [again!.id, 'skipped', 'skipped'], [check!.id, 'result', 'validated'], [broken!.id, 'result', 'failed']]);
@@ -188,9 +202,10 @@ describe('upload queue', { concurrency: true }, () => {
             assert.deepEqual(h.seen.map((s) => s.runId).sort((x, y) => x - y), ids, 'each run reported exactly once');
             assert.ok(runs.every((r) => r.attempts === 1));
             for (const d of [d1, d2]) {
-              const mine = runs.filter((r) => r.domainId === d.id);
+              const mine = runs.filter((r) => r.domainId === d.id).sort((x, y) => (x.startedAt as Date).getTime() - (y.startedAt as Date).getTime());
               for (let i = 1; i < mine.length; i++) {
-                assert.ok((mine[i - 1].finishedAt as Date).getTime() <= (mine[i].startedAt as Date).getTime(), `domain ${d.userspace}: runs overlap`);
+                assert.ok((mine[i - 1].finishedAt as Date).getTime() <= (mine[i].startedAt as Date).getTime(),
+                  `domain ${d.userspace}: runs overlap: ${JSON.stringify(mine.map((r) => [r.id, r.startedAt, r.finishedAt, r.attempts]))}`);
               }
             }
             await Promise.all([one.stop(5000), two.stop(5000)]);

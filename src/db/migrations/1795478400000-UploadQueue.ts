@@ -15,9 +15,15 @@ export class UploadQueue1795478400000 implements MigrationInterface {
       new TableColumn({ name: 'attempts', type: 'integer', default: 0 }),
     ]);
     await q.createIndex('sync_run', new TableIndex({ name: 'ix_sync_run_status', columnNames: ['status', 'id'] }));
+    // One queued run per upload still in a drop folder: two daemons that see the same new file at
+    // once cannot both queue it.
+    await q.createIndex('sync_run', new TableIndex({
+      name: 'uq_sync_run_pending_upload', columnNames: ['upload_path'], isUnique: true, where: 'queued_path IS NULL AND upload_path IS NOT NULL',
+    }));
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.dropIndex('sync_run', 'uq_sync_run_pending_upload');
     await q.dropIndex('sync_run', 'ix_sync_run_status');
     for (const c of ['attempts', 'uploaded_by', 'queued_path', 'upload_path']) await q.dropColumn('sync_run', c);
   }
