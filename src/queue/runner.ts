@@ -104,10 +104,6 @@ export class SyncRunner {
     return finished;
   }
 
-  get activeDomains(): number[] {
-    return [...this.running];
-  }
-
   private async pump(): Promise<void> {
     for (const run of await queuedRuns(this.ds)) {
       if (this.stopping || this.queue.pending + this.queue.size >= this.concurrency) return;

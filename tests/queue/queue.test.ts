@@ -217,3 +217,26 @@ describe('upload queue', { concurrency: true }, () => {
     });
   }
 });
+
+describe('archive retention', () => {
+  it('deletes archived files older than the retention, keeps newer ones, and keeps everything at 0 days', async () => {
+    const { pruneOlderThan } = await import('../../src/queue/files');
+    const { dir, cleanup } = tempDir('rosterdrop-archive-');
+    try {
+      const old = path.join(dir, '2026-01-01', 'd', '1-old.zip');
+      const recent = path.join(dir, '2026-11-20', 'd', '2-new.zip');
+      for (const f of [old, recent]) {
+        fs.mkdirSync(path.dirname(f), { recursive: true });
+        fs.writeFileSync(f, 'zip');
+      }
+      const now = Date.now();
+      fs.utimesSync(old, new Date(now - 40 * 86_400_000), new Date(now - 40 * 86_400_000));
+      fs.utimesSync(recent, new Date(now - 5 * 86_400_000), new Date(now - 5 * 86_400_000));
+      assert.equal(await pruneOlderThan(dir, 0, now), 0);
+      assert.equal(await pruneOlderThan(dir, 30, now), 1);
+      assert.deepEqual([fs.existsSync(old), fs.existsSync(recent)], [false, true]);
+    } finally {
+      cleanup();
+    }
+  });
+});
