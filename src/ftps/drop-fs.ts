@@ -1,6 +1,6 @@
 /**
  * One login's view of the drop folders. `/` is the user's domain folder; `/validate/` takes uploads
- * to validate only; `/results/` holds what the daemon writes back (read-only); `/domains/<sub>/` is
+ * to validate only; `/force/` uploads to apply even past the safety threshold or when identical; `/results/` holds what the daemon writes back (read-only); `/domains/<sub>/` is
  * each subdomain's folder, with the same layout, for administrators of a parent domain.
  *
  * Client paths are resolved in this virtual tree only, so `../`, absolute paths and other domains
@@ -25,8 +25,8 @@ const denied = () => new FtpFsError(550, 'Permission denied');
 const badName = () => new FtpFsError(553, 'File name not allowed: only .zip files, no hidden names');
 
 /** The folders inside a domain folder. */
-export type Area = '' | 'validate' | 'results';
-const AREAS: readonly Area[] = ['validate', 'results'];
+export type Area = '' | 'validate' | 'force' | 'results';
+const AREAS: readonly Area[] = ['validate', 'force', 'results'];
 
 export type Location =
   | { kind: 'domains' }
@@ -66,6 +66,8 @@ export interface UploadTarget {
   userspace: string;
   name: string;
   validateOnly: boolean;
+  /** placed in `force/`: apply past the safety threshold, even when identical to the last file */
+  forced: boolean;
   dir: string;
   finalPath: string;
 }
@@ -147,7 +149,7 @@ export class DropFileSystem {
       const existing = await lstat(path.join(dir, location.name)).catch(() => null);
       if (existing && !existing.isFile()) throw denied();
       return {
-        userspace: location.userspace, name: location.name, validateOnly: location.area === 'validate',
+        userspace: location.userspace, name: location.name, validateOnly: location.area === 'validate', forced: location.area === 'force',
         dir, finalPath: path.join(dir, location.name),
       };
     });

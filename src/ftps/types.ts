@@ -97,6 +97,8 @@ export interface CompletedUpload {
   sha256: string;
   /** placed in the folder's `validate/` subfolder: validate and report, apply nothing */
   validateOnly: boolean;
+  /** placed in the folder's `force/` subfolder: apply past the safety threshold, never skip as identical */
+  forced: boolean;
   receivedAt: Date;
 }
 

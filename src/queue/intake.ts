@@ -60,7 +60,7 @@ export class UploadIntake {
         const digest = meta.sha256 && meta.size !== undefined ? { sha256: meta.sha256, size: meta.size } : await fileDigest(file);
         try {
           run = await enqueueRun(this.ds, {
-            domainId: domain.id, source: meta.source, fileName: place.name, uploadPath: file, validateOnly: place.validateOnly,
+            domainId: domain.id, source: meta.source, fileName: place.name, uploadPath: file, validateOnly: place.validateOnly, forced: place.forced,
             uploadedBy: meta.uploadedBy ?? null, sha256: digest.sha256, size: digest.size,
           });
         } catch (err) {
@@ -79,7 +79,7 @@ export class UploadIntake {
       }
       await setQueuedPath(this.ds, run.id, queuedPath);
       run.queuedPath = queuedPath;
-      this.logger.info('upload queued', { runId: run.id, domain: place.userspace, file: place.name, validateOnly: place.validateOnly, source: meta.source });
+      this.logger.info('upload queued', { runId: run.id, domain: place.userspace, file: place.name, validateOnly: place.validateOnly, forced: place.forced, source: meta.source });
       this.onQueued(run);
       return run;
     } finally {

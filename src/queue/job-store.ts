@@ -13,6 +13,7 @@ export interface NewQueuedRun {
   fileName: string;
   uploadPath: string;
   validateOnly: boolean;
+  forced: boolean;
   uploadedBy: string | null;
   sha256: string | null;
   size: number | null;
@@ -23,7 +24,7 @@ export async function enqueueRun(ds: DataSource, run: NewQueuedRun): Promise<Syn
   return repo.save(repo.create({
     domainId: run.domainId, source: run.source, fileName: run.fileName.slice(0, 255), uploadPath: run.uploadPath,
     queuedPath: null, uploadedBy: run.uploadedBy, sha256: run.sha256, sizeBytes: run.size,
-    mode: run.validateOnly ? 'validate' : 'apply', forced: false, status: 'queued', message: '', attempts: 0,
+    mode: run.validateOnly ? 'validate' : 'apply', forced: run.forced, status: 'queued', message: '', attempts: 0,
   }));
 }
 

@@ -2,7 +2,7 @@
  * Runs queued syncs: p-queue bounds how many run at once, a domain lock keeps it to one per domain,
  * and runs start in arrival order (oldest queued run of a free domain first). Each run is claimed in
  * the database before it starts; on start-up, runs a dead daemon left `running` are queued again.
- * A byte-identical re-upload of the domain's last applied file is recorded as skipped.
+ * A byte-identical re-upload of the domain's last applied file is recorded as skipped, unless forced.
  */
 import path from 'node:path';
 import PQueue from 'p-queue';
@@ -127,7 +127,7 @@ export class SyncRunner {
         await this.end(run, { failed: 'the uploaded file is gone; nothing was synced' }, log);
         return;
       }
-      if (run.mode === 'apply' && run.sha256) {
+      if (run.mode === 'apply' && run.sha256 && !run.forced) {
         const last = await lastAppliedSha256(this.ds, run.domainId, run.id);
         if (last?.sha256 === run.sha256) {
           await this.end(run, { skipped: `identical to the file of run ${last.runId}, which was applied; nothing to do` }, log);
@@ -139,7 +139,7 @@ export class SyncRunner {
       let reported: Promise<void> = Promise.resolve();
       const result = await this.engine.run({
         domainId: run.domainId, zipPath: file, fileName: run.fileName, source: run.source,
-        validateOnly: run.mode === 'validate', runId: run.id,
+        validateOnly: run.mode === 'validate', force: run.forced, runId: run.id,
         // reported as soon as it is recorded: password hashing after a first sync can take long
         onResult: (r) => { reported = this.report(run, { result: r }).catch((err: unknown) => { log.error('report failed', { error: (err as Error).message }); }); },
       });

@@ -60,7 +60,7 @@ export class UploadWatcher {
     const now = Date.now();
     for (const folder of await fs.readdir(this.opts.dropRoot, { withFileTypes: true }).catch(() => [])) {
       if (!folder.isDirectory() || folder.name.startsWith('.')) continue;
-      for (const dir of [path.join(this.opts.dropRoot, folder.name), path.join(this.opts.dropRoot, folder.name, 'validate')]) {
+      for (const dir of ['', 'validate', 'force'].map((area) => path.join(this.opts.dropRoot, folder.name, area))) {
         for (const entry of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
           const file = path.join(dir, entry.name);
           if (!entry.isFile() || !classifyUpload(this.opts.dropRoot, file)) continue;

@@ -356,12 +356,12 @@ describe('FTPS drop server under attack', { concurrency: true }, () => {
       expectCode(await c.cmd('PROT X'), 504);
       expectCode(await c.cmd('PASV'), 521);
       expectCode(await c.cmd('PROT P'), 200);
-      assert.deepEqual(await names(c), ['domains', 'legit.zip', 'results', 'validate']);
+      assert.deepEqual(await names(c), ['domains', 'force', 'legit.zip', 'results', 'validate']);
     });
 
     it('keeps ../, /../../etc, absolute paths and backslashes inside the user\'s folder (defects 9, 11)', async () => {
       const c = await clients.login(fx);
-      const own = ['domains', 'legit.zip', 'results', 'validate'];
+      const own = ['domains', 'force', 'legit.zip', 'results', 'validate'];
       expectCode(await c.cmd('CWD ..'), 250);
       assert.match((await c.cmd('PWD')).text, /^257 "\/"/);
       expectCode(await c.cmd('CWD /../../..'), 250);
@@ -408,7 +408,7 @@ describe('FTPS drop server under attack', { concurrency: true }, () => {
     it('never lists or follows symlinks inside the user\'s folder; the targets outside stay untouched (defect 11)', async () => {
       const c = await clients.login(fx);
       const district = domainDir(fx, 'district');
-      assert.deepEqual(await names(c), ['domains', 'legit.zip', 'results', 'validate']);
+      assert.deepEqual(await names(c), ['domains', 'force', 'legit.zip', 'results', 'validate']);
       const long = await listing(c);
       assert.doesNotMatch(long, /link/);
       assert.deepEqual(await names(c, 'validate'), []);
@@ -453,7 +453,7 @@ describe('FTPS drop server under attack', { concurrency: true }, () => {
     it('keeps every domain out of the others\' folders, and a subdomain out of its parent\'s', async () => {
       const district = await clients.login(fx);
       assert.deepEqual(await names(district, '/domains'), ['school-a']);
-      assert.deepEqual(await names(district, '/domains/school-a'), ['results', 'school.zip', 'validate']);
+      assert.deepEqual(await names(district, '/domains/school-a'), ['force', 'results', 'school.zip', 'validate']);
       assert.equal((await transfer(district, 'RETR /domains/school-a/school.zip')).data?.toString(), 'school');
       for (const p of ['/domains/other', '/domains/other/', '/domains/../other', '/other', '../other', '/domains/school-a/../../other', 'domains/district']) {
         assert5xx(await district.cmd(`CWD ${p}`), `CWD ${p}`);
@@ -463,8 +463,8 @@ describe('FTPS drop server under attack', { concurrency: true }, () => {
       assert5xx(await district.cmd('DELE /domains/other/secret.zip'), 'DELE in another domain');
 
       const school = await clients.login(fx, 'school-a/admin', 'school-password');
-      assert.deepEqual(await names(school), ['results', 'school.zip', 'validate']);
-      assert.deepEqual(await names(school, '..'), ['results', 'school.zip', 'validate']);
+      assert.deepEqual(await names(school), ['force', 'results', 'school.zip', 'validate']);
+      assert.deepEqual(await names(school, '..'), ['force', 'results', 'school.zip', 'validate']);
       for (const p of ['/domains', '/domains/district', '../district', '/district', '../../district']) {
         assert5xx(await school.cmd(`CWD ${p}`), `school-a CWD ${p}`);
         assert.ok((await transfer(school, `NLST ${p}`)).first.code >= 500, `school-a NLST ${p}`);
@@ -724,7 +724,7 @@ describe('FTPS drop server under attack', { concurrency: true }, () => {
       await assertAlive(c, 'after the bad commands');
       expectCode(await c.cmd('OPTS UTF8 ON'), 200);
       expectCode(await c.cmd('TYPE I'), 200);
-      assert.deepEqual(await names(c), ['domains', 'legit.zip', 'results', 'validate']);
+      assert.deepEqual(await names(c), ['domains', 'force', 'legit.zip', 'results', 'validate']);
     });
 
     it('never names a server path or a Node error in any reply of this suite (defect 9)', () => {

@@ -25,10 +25,11 @@ import { standardRoster } from '../helpers/roster';
 import { tempDir } from '../helpers/zip';
 
 describe('which files are uploads', () => {
-  it('takes <userspace>/<name>.zip and <userspace>/validate/<name>.zip only', () => {
+  it('takes <userspace>/<name>.zip, <userspace>/validate/<name>.zip and <userspace>/force/<name>.zip only', () => {
     const root = '/drop';
-    assert.deepEqual(classifyUpload(root, '/drop/d/roster.zip'), { userspace: 'd', name: 'roster.zip', validateOnly: false });
-    assert.deepEqual(classifyUpload(root, '/drop/d/validate/x.ZIP'), { userspace: 'd', name: 'x.ZIP', validateOnly: true });
+    assert.deepEqual(classifyUpload(root, '/drop/d/roster.zip'), { userspace: 'd', name: 'roster.zip', validateOnly: false, forced: false });
+    assert.deepEqual(classifyUpload(root, '/drop/d/validate/x.ZIP'), { userspace: 'd', name: 'x.ZIP', validateOnly: true, forced: false });
+    assert.deepEqual(classifyUpload(root, '/drop/d/force/y.zip'), { userspace: 'd', name: 'y.zip', validateOnly: false, forced: true });
     for (const p of ['/drop/d/.upload-1.part', '/drop/d/results/r.zip', '/drop/d/a.csv', '/drop/roster.zip', '/drop/d/x/y/z.zip', '/elsewhere/d/a.zip', '/drop/.d/a.zip', '/drop/d/validate/.a.zip']) {
       assert.equal(classifyUpload(root, p), null, p);
     }
@@ -58,8 +59,8 @@ class Harness {
   }
 
   /** Writes a file into a domain's drop folder (or its validate/ folder). */
-  place(userspace: string, name: string, content: Buffer | string, validate = false): string {
-    const dir = path.join(this.paths.dropRoot, userspace, ...(validate ? ['validate'] : []));
+  place(userspace: string, name: string, content: Buffer | string, validate = false, area?: 'force'): string {
+    const dir = path.join(this.paths.dropRoot, userspace, ...(validate ? ['validate'] : area ? [area] : []));
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, name);
     fs.writeFileSync(file, content);
@@ -156,6 +157,12 @@ describe('upload queue', { concurrency: true }, () => {
         assert.deepEqual(h.seen.map((s) => [s.runId, s.kind, s.status]).sort((x, y) => Number(x[0]) - Number(y[0])),
           [[a1.id, 'result', 'succeeded'], [a2.id, 'result', 'succeeded'], [b1.id, 'result', 'succeeded'],
             [again!.id, 'skipped', 'skipped'], [check!.id, 'result', 'validated'], [broken!.id, 'result', 'failed']]);
+        // the same identical file in force/ is applied, not skipped
+        const forced = await h.intake.accept(h.place(a.userspace, 'again.zip', fs.readFileSync(second), false, 'force'), { source: 'test' });
+        runner.wake();
+        const afterForce = await h.drained(7);
+        const forcedRun = afterForce.find((r) => r.id === forced?.id);
+        assert.deepEqual([forcedRun?.status, forcedRun?.forced], ['succeeded', true]);
         assert.equal(await runner.stop(5000), true);
       });
 
@@ -169,7 +176,7 @@ describe('upload queue', { concurrency: true }, () => {
         assert.ok(interrupted && await claimRun(db.ds, interrupted.id));
         // crash mid-intake: the run row exists, the file never moved
         const file = h.place(d.userspace, 'half.zip', fs.readFileSync(zip));
-        const half = await enqueueRun(db.ds, { domainId: d.id, source: 'test', fileName: 'half.zip', uploadPath: file, validateOnly: true, uploadedBy: null, sha256: null, size: null });
+        const half = await enqueueRun(db.ds, { domainId: d.id, source: 'test', fileName: 'half.zip', uploadPath: file, validateOnly: true, forced: false, uploadedBy: null, sha256: null, size: null });
         const retaken = await h.intake.accept(file, { source: 'test' });
         assert.equal(retaken?.id, half.id, 'the sweep after the restart finishes the same run');
 

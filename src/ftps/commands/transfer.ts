@@ -177,7 +177,7 @@ export const stor: CommandHandler = async (conn, command) => {
     });
     await sink.accept({
       userspace: target.userspace, login, remoteAddress: conn.peerIp, path: target.finalPath, name: target.name,
-      size: received.size, sha256: received.sha256, validateOnly: target.validateOnly, receivedAt: new Date(),
+      size: received.size, sha256: received.sha256, validateOnly: target.validateOnly, forced: target.forced, receivedAt: new Date(),
     });
     logger.info('upload', { ...entry, size: received.size, sha256: received.sha256, durationMs: Date.now() - started, result: 'ok' });
     await conn.reply(226, 'Transfer complete');
