@@ -29,6 +29,7 @@ import * as fs from 'node:fs';
 import type { Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { onInterrupt, runInterruptCleanups } from './interrupt';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
@@ -77,7 +78,7 @@ export interface DaemonThroughputRun {
   uploadDoneAt: number | null;
   queueWaitSeconds: number | null;
   syncSeconds: number | null;
-  /** finished_at → the mail arrived (the runner holds the run's slot until then) */
+  /** finished_at → the mail arrived (the mail is sent outside the run's slot) */
   toMailSeconds: number | null;
   /** seconds after the start of the uploads */
   mailAt: number | null;
@@ -448,19 +449,6 @@ const FINAL = (status: string) => status !== 'queued' && status !== 'running';
 // ------------------------------------------------------------------------------------------------
 // the bench
 
-const interruptCleanups = new Set<() => void>();
-
-/** For SIGINT: kills the daemon and removes the temp files (the database is dropped by the next run). */
-export function cleanupDaemonBench(): void {
-  for (const cleanup of interruptCleanups) {
-    try {
-      cleanup();
-    } catch {
-      // best effort
-    }
-  }
-  interruptCleanups.clear();
-}
 
 function emptyReport(concurrency: number, dbName: string): DaemonReport {
   return {
@@ -511,11 +499,11 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonRe
   let daemon: DaemonChild | null = null;
   let smtp: MailSink | null = null;
   let db: Client | null = null;
-  const onInterrupt = () => {
+  const interrupted = () => {
     daemon?.child.kill('SIGKILL');
     if (!opts.keep) fs.rmSync(tmp, { recursive: true, force: true });
   };
-  interruptCleanups.add(onInterrupt);
+  const unregister = onInterrupt(interrupted);
   try {
     opts.log(`daemon: database ${dbName}, temp ${tmp}`);
     await pgQuery(adminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
@@ -713,7 +701,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonRe
     report.missing = (err as Error).message;
     opts.log(`daemon: ${(err as Error).message.split('\n')[0]}`);
   } finally {
-    interruptCleanups.delete(onInterrupt);
+    unregister();
     if (daemon) {
       Object.assign(report.daemon, processStats(daemon.child.pid));
       const d = daemon;
@@ -796,7 +784,7 @@ export function renderDaemonMarkdown(r: DaemonReport): string {
         ['syncs per minute of the runner (first start → last finish)', `${fmt(t.runnerSyncsPerMinute, 1)} (${fmt(t.runnerSpanSeconds)} s)`],
         ['queue wait (created_at → started_at), median / max', `${fmt(t.medianQueueWaitSeconds)} / ${fmt(t.maxQueueWaitSeconds)} s`],
         ['sync duration (started_at → finished_at), median / max', `${fmt(t.medianSyncSeconds)} / ${fmt(t.maxSyncSeconds)} s`],
-        ['sync end → mail, median (the run keeps its slot until the mail is sent)', `${fmt(t.medianToMailSeconds)} s`],
+        ['sync end → mail, median', `${fmt(t.medianToMailSeconds)} s`],
         ['every run succeeded exactly once (1 run, 1 attempt, 1 mail per domain, right counts)', t.exactlyOnce ? '✅ yes' : `❌ no: ${t.problems.join('; ').slice(0, 300)}`],
       ],
       ['---', '---:'],
@@ -816,10 +804,9 @@ export function renderDaemonMarkdown(r: DaemonReport): string {
     '- Queued / started / finished = the run\'s sync_run row: `created_at` (the intake queued it), `started_at` (the engine began; the runner claims a run shortly before), `finished_at`. ' +
       'Sync end → mail = result files (fsynced), settings, composing, and the SMTP session (a new connection per message), which includes a fixed 100 ms that smtp-server waits before its greeting to catch early talkers: ~0.1 s of every figure here is the test mail server\'s, not the daemon\'s.',
     '- Upload end → queued can be slightly negative: the run is queued when the `226` is sent, and curl exits only after its `QUIT`.',
-    `- At most ${r.concurrency} syncs run at once (one per domain), and the runner keeps a run's slot (and its domain lock) until the report mail is sent, ` +
-      `so a slot is busy for the sync plus the mail; with many domains the queue wait grows by about one such slot time per ${r.concurrency} runs ahead in the queue` +
-      (t && t.medianSyncSeconds !== null && t.medianToMailSeconds !== null && t.runnerSpanSeconds !== null
-        ? ` (here ${t.domains} / ${r.concurrency} × (${fmt(t.medianSyncSeconds)} + ${fmt(t.medianToMailSeconds)}) s ≈ ${fmt((t.domains / r.concurrency) * (t.medianSyncSeconds + t.medianToMailSeconds))} s against a runner span of ${fmt(t.runnerSpanSeconds)} s).`
+    `- At most ${r.concurrency} syncs run at once (one per domain). A run's slot (and its domain lock) is held for the sync and the result files; the mail is sent outside it, so the queue wait grows by about one sync time per ${r.concurrency} runs ahead in the queue` +
+      (t && t.medianSyncSeconds !== null && t.runnerSpanSeconds !== null
+        ? ` (here ${t.domains} / ${r.concurrency} × ${fmt(t.medianSyncSeconds)} s ≈ ${fmt((t.domains / r.concurrency) * t.medianSyncSeconds)} s against a runner span of ${fmt(t.runnerSpanSeconds)} s).`
         : '.'),
     '- Domains, administrators and notification addresses were made with the CLI (`domain add`, `user add --admin --password-stdin`, `settings set … notificationEmails`); the FTPS login checks the password with scrypt (in curl s).',
   ].join('\n'));
@@ -831,7 +818,7 @@ export function renderDaemonMarkdown(r: DaemonReport): string {
 if (require.main === module) {
   const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
   process.on('SIGINT', () => {
-    cleanupDaemonBench();
+    runInterruptCleanups();
     process.exit(130);
   });
   runDaemonBench({ tmpBase: process.env.BENCH_TMPDIR || os.tmpdir(), keep: process.env.BENCH_KEEP === '1', verbose: process.env.BENCH_VERBOSE === '1', log })

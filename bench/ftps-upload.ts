@@ -25,6 +25,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { onInterrupt, runInterruptCleanups } from './interrupt';
 import * as readline from 'node:readline';
 
 // ------------------------------------------------------------------------------------------------
@@ -675,19 +676,6 @@ function fmtRun(r: FtpsRun): string {
     : `failed: ${r.error?.split('\n')[0]}`;
 }
 
-const interruptCleanups = new Set<() => void>();
-
-/** For SIGINT: kills the servers, removes the temporary account and files of a running FTPS bench. */
-export function cleanupFtpsBench(): void {
-  for (const cleanup of interruptCleanups) {
-    try {
-      cleanup();
-    } catch {
-      // best effort
-    }
-  }
-  interruptCleanups.clear();
-}
 
 export async function runFtpsBench(opts: FtpsBenchOptions): Promise<FtpsReport> {
   const started = Date.now();
@@ -719,12 +707,12 @@ export async function runFtpsBench(opts: FtpsBenchOptions): Promise<FtpsReport> 
   const tmp = fs.mkdtempSync(path.join(opts.tmpBase, 'rosterdrop-ftps-bench-'));
   const servers: ServerUnderTest[] = [];
   let account: VsftpdAccount | null = null;
-  const onInterrupt = () => {
+  const interrupted = () => {
     for (const s of servers) s.kill();
     if (account) removeAccount(account);
     if (!opts.keep) fs.rmSync(tmp, { recursive: true, force: true });
   };
-  interruptCleanups.add(onInterrupt);
+  const unregister = onInterrupt(interrupted);
   try {
     const ourDir = path.join(tmp, 'rosterdrop');
     fs.mkdirSync(ourDir, { recursive: true });
@@ -810,7 +798,7 @@ export async function runFtpsBench(opts: FtpsBenchOptions): Promise<FtpsReport> 
       }
     }
   } finally {
-    interruptCleanups.delete(onInterrupt);
+    unregister();
     for (const s of servers) await s.stop().catch(() => undefined);
     if (account) removeAccount(account);
     if (!opts.keep) fs.rmSync(tmp, { recursive: true, force: true });
@@ -899,7 +887,7 @@ if (require.main === module) {
   } else {
     const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
     process.on('SIGINT', () => {
-      cleanupFtpsBench();
+      runInterruptCleanups();
       process.exit(130);
     });
     runFtpsBench({ tmpBase: process.env.BENCH_TMPDIR || os.tmpdir(), keep: process.env.BENCH_KEEP === '1', verbose: process.env.BENCH_VERBOSE === '1', log })

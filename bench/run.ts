@@ -41,8 +41,9 @@ import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { ENTITY_KINDS, type SyncCounts } from '../src/sync/types';
 import type { BaselineResult } from './baseline';
-import { cleanupDaemonBench, renderDaemonMarkdown, runDaemonBench, type DaemonReport } from './daemon';
-import { cleanupFtpsBench, renderFtpsMarkdown, runFtpsBench, type FtpsReport } from './ftps-upload';
+import { renderDaemonMarkdown, runDaemonBench, type DaemonReport } from './daemon';
+import { runInterruptCleanups } from './interrupt';
+import { renderFtpsMarkdown, runFtpsBench, type FtpsReport } from './ftps-upload';
 import type { GeneratedRoster } from './generate';
 import { runChild, type ChildArgs, type ChildReport, type ParserFigure } from './measure';
 import type { PasswordSample, SyncSummary } from './sync-op';
@@ -700,8 +701,7 @@ async function main(): Promise<void> {
   // registered before the sync part's own handler (which exits): stop vsftpd, remove its account,
   // kill the daemon and remove its temp files
   process.on('SIGINT', () => {
-    cleanupFtpsBench();
-    cleanupDaemonBench();
+    runInterruptCleanups();
     if (!parts.includes('sync')) process.exit(130);
   });
 
