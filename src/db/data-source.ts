@@ -12,6 +12,8 @@ export interface DatabaseOptions {
   sqlitePath?: string;
   /** run pending migrations after connecting */
   migrate?: boolean;
+  /** PostgreSQL connections at most (default 10); the daemon sizes it to its concurrency */
+  poolSize?: number;
   logging?: boolean;
 }
 
@@ -22,7 +24,7 @@ export function isPostgresUrl(url: string | undefined): url is string {
 export function dataSourceOptions(opts: DatabaseOptions): DataSourceOptions {
   const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, logging: opts.logging ?? false };
   if (isPostgresUrl(opts.databaseUrl)) {
-    return { ...common, type: 'postgres', url: opts.databaseUrl, extra: { max: 10 } };
+    return { ...common, type: 'postgres', url: opts.databaseUrl, extra: { max: opts.poolSize ?? 10 } };
   }
   if (opts.databaseUrl) throw new Error('DATABASE_URL must start with postgres:// (leave it unset for the embedded database)');
   if (!opts.sqlitePath) throw new Error('sqlitePath is required for the embedded database');

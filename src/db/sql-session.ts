@@ -25,6 +25,11 @@ export interface SqlSession {
   begin(): Promise<void>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
+  /**
+   * Cancels the statement running on this session, from outside it (PostgreSQL; on SQLite a
+   * statement blocks the event loop, so there is never one to cancel when this can run).
+   */
+  cancel(): Promise<void>;
   /** how an instant is written so that it compares equal to what the column holds */
   instant(date: Date): string;
   release(): Promise<void>;
@@ -59,7 +64,8 @@ export async function openSession(ds: DataSource): Promise<SqlSession> {
     // allocated only when used, and server memory: the daemon's own footprint is unchanged.
     await client.query(`SET work_mem = '${process.env.ROSTERDROP_PG_WORK_MEM ?? '256MB'}'`);
     await client.query(`SET temp_buffers = '${process.env.ROSTERDROP_PG_TEMP_BUFFERS ?? '512MB'}'`);
-    session = new PgSession(runner, client);
+    const pid = Number((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+    session = new PgSession(runner, client, () => ds.query('SELECT pg_cancel_backend($1)', [pid]).then(() => undefined));
   } else {
     session = new SqliteSession(runner, conn as BetterSqlite3.Database);
   }
@@ -84,7 +90,7 @@ function traced(inner: SqlSession, slowMs: number): SqlSession {
 
 class PgSession implements SqlSession {
   readonly dialect = 'postgres';
-  constructor(private readonly runner: QueryRunner, private readonly client: PoolClient) {}
+  constructor(private readonly runner: QueryRunner, private readonly client: PoolClient, readonly cancel: () => Promise<void>) {}
 
   async query<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
     return (await this.client.query(sql, params)).rows as T[];
@@ -177,6 +183,7 @@ class SqliteSession implements SqlSession {
   async begin(): Promise<void> { this.db.exec('BEGIN'); }
   async commit(): Promise<void> { this.db.exec('COMMIT'); }
   async rollback(): Promise<void> { if (this.db.inTransaction) this.db.exec('ROLLBACK'); }
+  async cancel(): Promise<void> { /* nothing can be running: see SqlSession.cancel */ }
   /** the text form TypeORM's SQLite driver stores for Date columns */
   instant(date: Date): string { return date.toISOString().replace('T', ' ').replace('Z', ''); }
   async release(): Promise<void> { await this.runner.release(); }

@@ -19,6 +19,7 @@ import { applyEnrollments, plannedEnrollmentRemovals, prepareEnrollments } from 
 import { applyObservers } from './apply/observers';
 import { applyUsers, plannedUserRemovals, prepareUsers } from './apply/users';
 import { ZonedDates } from './dates';
+import { interruptible, interruptReason, SyncInterrupted } from './interrupt';
 import { hashNewPasswords, pendingPasswords } from './passwords';
 import { readUpload } from './read-phase';
 import { ReferenceChecker } from './reference-checks';
@@ -61,9 +62,15 @@ export class SyncEngine {
     const db = await openSession(this.ds);
     let outcome: Outcome;
     try {
-      outcome = await this.sync(db, req, { domain, settings, issues, counts, log, timings });
+      outcome = await this.sync(req.signal ? interruptible(db, req.signal) : db, req, { domain, settings, issues, counts, log, timings });
     } catch (err) {
-      if (err instanceof StructuralError) {
+      if (req.signal?.aborted && (err instanceof SyncInterrupted || !(err instanceof StructuralError))) {
+        // a cancelled PostgreSQL statement fails with its own error: the signal says what it was
+        const text = `interrupted (${interruptReason(req.signal)}) before it finished; the sync was rolled back and changed nothing`;
+        issues.error('apply.failed', {}, text);
+        log.warn('sync interrupted', { reason: interruptReason(req.signal) });
+        outcome = { status: 'failed', message: `failed: ${text}`, firstNewUserId: null };
+      } else if (err instanceof StructuralError) {
         outcome = { status: 'failed', message: `rejected: ${err.message}`, firstNewUserId: null };
       } else {
         const text = err instanceof Error ? err.message : String(err);
@@ -74,6 +81,7 @@ export class SyncEngine {
     }
 
     let passwordsPending = 0;
+    let sessionHandedOff = false;
     try {
       if (outcome.firstNewUserId !== null) passwordsPending = await pendingPasswords(db, outcome.firstNewUserId);
       const finishedAt = new Date();
@@ -86,17 +94,29 @@ export class SyncEngine {
       await finishRun(this.ds, db, result);
       log.info('sync finished', { status: result.status, durationMs: result.durationMs, counts, issues: result.issueTotals });
       req.onResult?.(result);
-      if (passwordsPending && this.opts.hashPasswords !== false && outcome.firstNewUserId !== null) {
-        const t0 = Date.now();
-        const hashed = await hashNewPasswords(db, outcome.firstNewUserId, (done) =>
-          req.onProgress?.({ phase: 'passwords', done, total: passwordsPending }));
-        log.info('passwords hashed', { hashed, ms: Date.now() - t0 });
+      const firstNewUserId = outcome.firstNewUserId;
+      if (passwordsPending && this.opts.hashPasswords !== false && firstNewUserId !== null) {
+        const hash = async (signal: AbortSignal | undefined): Promise<number> => {
+          const t0 = Date.now();
+          const hashed = await hashNewPasswords(db, firstNewUserId, (done) =>
+            req.onProgress?.({ phase: 'passwords', done, total: passwordsPending }), signal);
+          log.info('passwords hashed', { hashed, ms: Date.now() - t0 });
+          if (hashed < passwordsPending) log.warn('password hashing interrupted', { hashed, left: passwordsPending - hashed });
+          return passwordsPending - hashed;
+        };
+        if (req.hashInBackground) {
+          // the session (its staged passwords) goes with the hashing, and is released after it
+          const { signal, started } = req.hashInBackground;
+          sessionHandedOff = true;
+          started(hash(signal).finally(() => closeSession(db)));
+        } else {
+          result.passwordsLeft = await hash(req.signal);
+        }
       }
       req.onProgress?.({ phase: 'done', done: 1, total: 1 });
       return result;
     } finally {
-      await dropStageTables(db).catch(() => undefined);
-      await db.release();
+      if (!sessionHandedOff) await closeSession(db);
     }
   }
 
@@ -175,6 +195,11 @@ export class SyncEngine {
       { kind: 'enrollments', managed: await managed('enrollment'), removals: await plannedEnrollmentRemovals(ctx) },
     ];
   }
+}
+
+async function closeSession(db: SqlSession): Promise<void> {
+  await dropStageTables(db).catch(() => undefined);
+  await db.release();
 }
 
 function phaseTimer(log: Logger, timings: Record<string, number>): (phase: string) => void {

@@ -26,8 +26,13 @@ const TABLE_FILE: Partial<Record<StageTable, DataFile>> = Object.fromEntries(
 );
 
 interface RefRule {
-  /** rows that hold the reference: `line`, `sid` (the row's own sourcedId) and `ref` */
+  /**
+   * rows that hold the reference: `line`, `sid` (the row's own sourcedId) and `ref`; from the owner
+   * table itself (see `sel`) also `ok` and `deleted`, so no join back to the owner is needed
+   */
   from: string;
+  /** the owner's column holding the reference, when `from` reads the owner table itself */
+  direct?: string;
   /** the file table whose row is rejected (matched by line) when the rule is an error */
   owner: StageTable;
   column: string;
@@ -44,17 +49,17 @@ interface RefRule {
 
 /** In dependency order: each rule sees the rejections of the ones before it. */
 const RULES: RefRule[] = [
-  { from: sel('stage_orgs', 'parent_sid'), owner: 'stage_orgs', column: 'parentSourcedId', target: 'stage_orgs', severity: 'error' },
-  { from: sel('stage_sessions', 'parent_sid'), owner: 'stage_sessions', column: 'parentSourcedId', target: 'stage_sessions', severity: 'warning' },
-  { from: sel('stage_courses', 'org_sid'), owner: 'stage_courses', column: 'orgSourcedId', target: 'stage_orgs', severity: 'error' },
-  { from: sel('stage_courses', 'school_year_sid'), owner: 'stage_courses', column: 'schoolYearSourcedId', target: 'stage_sessions', severity: 'warning' },
-  { from: sel('stage_classes', 'school_sid'), owner: 'stage_classes', column: 'schoolSourcedId', target: 'stage_orgs', severity: 'error' },
+  { ...sel('stage_orgs', 'parent_sid'), column: 'parentSourcedId', target: 'stage_orgs', severity: 'error' },
+  { ...sel('stage_sessions', 'parent_sid'), column: 'parentSourcedId', target: 'stage_sessions', severity: 'warning' },
+  { ...sel('stage_courses', 'org_sid'), column: 'orgSourcedId', target: 'stage_orgs', severity: 'error' },
+  { ...sel('stage_courses', 'school_year_sid'), column: 'schoolYearSourcedId', target: 'stage_sessions', severity: 'warning' },
+  { ...sel('stage_classes', 'school_sid'), column: 'schoolSourcedId', target: 'stage_orgs', severity: 'error' },
   { from: 'SELECT t.line, t.class_sid AS sid, t.term_sid AS ref FROM stage_class_terms t', owner: 'stage_classes', column: 'termSourcedIds', target: 'stage_sessions', severity: 'error', notForDeleted: true },
-  { from: sel('stage_classes', 'course_sid'), owner: 'stage_classes', column: 'courseSourcedId', target: 'stage_courses', severity: 'warning', unknownCode: 'ref.course_unknown', notForDeleted: true },
+  { ...sel('stage_classes', 'course_sid'), column: 'courseSourcedId', target: 'stage_courses', severity: 'warning', unknownCode: 'ref.course_unknown', notForDeleted: true },
   { from: 'SELECT t.line, t.user_sid AS sid, t.org_sid AS ref FROM stage_user_orgs t', owner: 'stage_users', column: 'orgSourcedIds', target: 'stage_orgs', severity: 'error' },
-  { from: sel('stage_enrollments', 'class_sid'), owner: 'stage_enrollments', column: 'classSourcedId', target: 'stage_classes', severity: 'error' },
-  { from: sel('stage_enrollments', 'user_sid'), owner: 'stage_enrollments', column: 'userSourcedId', target: 'stage_users', severity: 'error' },
-  { from: sel('stage_enrollments', 'school_sid'), owner: 'stage_enrollments', column: 'schoolSourcedId', target: 'stage_orgs', severity: 'error' },
+  { ...sel('stage_enrollments', 'class_sid'), column: 'classSourcedId', target: 'stage_classes', severity: 'error' },
+  { ...sel('stage_enrollments', 'user_sid'), column: 'userSourcedId', target: 'stage_users', severity: 'error' },
+  { ...sel('stage_enrollments', 'school_sid'), column: 'schoolSourcedId', target: 'stage_orgs', severity: 'error' },
   { from: 'SELECT t.line, t.user_sid AS sid, t.agent_sid AS ref FROM stage_user_agents t', owner: 'stage_users', column: 'agentSourcedIds', target: 'stage_users', severity: 'warning' },
 ];
 
@@ -64,7 +69,12 @@ export class ReferenceChecker {
   async run(): Promise<void> {
     for (const table of Object.values(FILE_TABLES)) await this.duplicates(table);
     await this.orgCycles();
-    for (const rule of RULES) await this.reference(rule);
+    for (let i = 0; i < RULES.length;) {
+      const group = sameOwnerGroup(i);
+      // one pass over a big file for all its references, the rule by rule passes only if one fails
+      if (group.length === 1 || await this.anyFails(group)) for (const rule of group) await this.reference(rule);
+      i += group.length;
+    }
     await this.schoolTypes();
     await this.enrollmentSchools();
   }
@@ -72,6 +82,13 @@ export class ReferenceChecker {
   /** After users were rejected late (username conflicts), reject what depends on them too. */
   async afterUserRejections(): Promise<void> {
     for (const rule of RULES.filter((r) => r.target === 'stage_users' && r.severity === 'error')) await this.reference(rule);
+  }
+
+  /** Whether any row of the group's owner breaks one of its rules (ignoring the LMS: a superset). */
+  private async anyFails(group: RefRule[]): Promise<boolean> {
+    const broken = group.map((r) => `(s.${r.direct} IS NOT NULL${r.notForDeleted ? ' AND s.deleted = 0' : ''}
+      AND NOT EXISTS (SELECT 1 FROM ${r.target} t WHERE t.sid = s.${r.direct} AND t.ok = 1))`);
+    return (await this.db.query(`SELECT 1 AS hit FROM ${group[0].owner} s WHERE s.ok = 1 AND (${broken.join(' OR ')}) LIMIT 1`)).length > 0;
   }
 
   /** The first occurrence of a sourcedId wins; later ones are rejected and point back to it. */
@@ -94,8 +111,9 @@ export class ReferenceChecker {
     const targetFile = fileName(rule.target);
     const targetMode = this.modes[TABLE_FILE[rule.target]!];
     const live = targetMode === 'delta' && LIVE[rule.target] ? ` AND NOT EXISTS (${LIVE[rule.target]})` : '';
-    const failing = `FROM (${rule.from}) s WHERE s.ref IS NOT NULL
-      AND EXISTS (SELECT 1 FROM ${rule.owner} o WHERE o.line = s.line AND o.ok = 1${rule.notForDeleted ? ' AND o.deleted = 0' : ''})
+    const usable = (row: string) => `${row}.ok = 1${rule.notForDeleted ? ` AND ${row}.deleted = 0` : ''}`;
+    const valid = rule.direct ? usable('s') : `EXISTS (SELECT 1 FROM ${rule.owner} o WHERE o.line = s.line AND ${usable('o')})`;
+    const failing = `FROM (${rule.from}) s WHERE s.ref IS NOT NULL AND ${valid}
       AND NOT EXISTS (SELECT 1 FROM ${rule.target} t WHERE t.sid = s.ref AND t.ok = 1)${live}`;
     const rows = await this.db.query<Failure>(
       `SELECT s.line, s.sid, s.ref, (SELECT min(t.line) FROM ${rule.target} t WHERE t.sid = s.ref) AS ref_line
@@ -173,8 +191,17 @@ export class ReferenceChecker {
   }
 }
 
-function sel(table: StageTable, col: string): string {
-  return `SELECT line, sid, ${col} AS ref FROM ${table}`;
+/** A rule's rows read straight from its owner table. */
+function sel(table: StageTable, col: string): Pick<RefRule, 'from' | 'owner' | 'direct'> {
+  return { from: `SELECT line, sid, ${col} AS ref, ok, deleted FROM ${table}`, owner: table, direct: col };
+}
+
+/** RULES[i] and the direct rules right after it with the same owner (a group of one otherwise). */
+function sameOwnerGroup(i: number): RefRule[] {
+  const group = [RULES[i]];
+  if (!RULES[i].direct) return group;
+  while (RULES[i + group.length]?.direct && RULES[i + group.length].owner === RULES[i].owner) group.push(RULES[i + group.length]);
+  return group;
 }
 
 function fileName(table: StageTable): string {

@@ -31,6 +31,18 @@ export interface SyncRequest {
   force?: boolean;
   /** reuse a run row created earlier (e.g. queued by the daemon) instead of creating one */
   runId?: number;
+  /**
+   * Stops the sync (CLI: Ctrl-C, SIGTERM): before its commit, it rolls back and is recorded as
+   * failed; after it, password hashing stops between batches (see SyncResult.passwordsLeft).
+   */
+  signal?: AbortSignal;
+  /**
+   * Hash new users' passwords after run() has returned (the daemon on PostgreSQL: hours of hashing
+   * after a district's first sync must not hold its queue). The sync's connection stays with the
+   * hashing until `started`'s promise settles with the number left unhashed; `signal` stops it
+   * between batches. Without this, run() hashes before it returns.
+   */
+  hashInBackground?: { signal: AbortSignal; started: (left: Promise<number>) => void };
   onProgress?: (progress: SyncProgress) => void;
   /**
    * Called with the result as soon as it is recorded, before new users' passwords are hashed
@@ -68,4 +80,9 @@ export interface SyncResult {
   timings: Record<string, number>;
   /** passwords still being hashed after the roster committed (see passwords.ts) */
   passwordsPending: number;
+  /**
+   * set once hashing is over: how many of those are still unhashed because the sync was stopped
+   * (those users have no password login until one is set)
+   */
+  passwordsLeft?: number;
 }

@@ -15,6 +15,7 @@ import { standardRoster } from '../helpers/roster';
 import { Course, Domain, Enrollment, ObserverLink, User } from '../../src/db/entities';
 import { verifyPassword } from '../../src/util/password-hash';
 import { applySetting, DEFAULT_SETTINGS } from '../../src/sync/settings';
+import { metadataJson } from '../../src/sync/mapping';
 
 /** An instant inside the calendar day `date` of the zone given by its UTC offset in hours (e.g. -4). */
 function assertWithinDay(actual: Date | null, date: string, offsetHours: number, what: string): void {
@@ -310,3 +311,21 @@ for (const kind of databaseKinds()) {
     });
   });
 }
+
+describe('metadata JSON', () => {
+  test('is the text JSON.stringify gives for the same object, so rows written before still compare equal', () => {
+    const cases: Array<[Array<[string, string | string[] | undefined]>, Record<string, string> | null]> = [
+      [[['role', 'student'], ['primary', ''], ['grades', []], ['beginDate', undefined]], null],
+      [[['title', 'Say "hi"\\ \t tab'], ['subjects', ['Math', 'Ünïcode ✓', 'a"b']], ['code', '\u0001ctl']],
+        { zeta: 'z', alpha: 'quote " and \\ slash', '1': 'integer-like name' }],
+      [[['x', '']], { only: 'extra' }],
+    ];
+    for (const [fields, extra] of cases) {
+      const object: Record<string, string | string[]> = {};
+      for (const [k, v] of fields) if (v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0)) object[k] = v;
+      if (extra) for (const k of Object.keys(extra).sort()) object[`metadata.${k}`] = extra[k];
+      assert.equal(metadataJson(fields, extra), Object.keys(object).length ? JSON.stringify(object) : null);
+    }
+    assert.equal(metadataJson([['a', ''], ['b', []]], null), null);
+  });
+});

@@ -3,21 +3,36 @@
  * their teacher and term base courses. Roles and dates come from the settings. Unshared ones are
  * left, marked inactive or withdrawn, or deleted; a deleted enrollment shared again is new.
  */
+import { analyze } from '../../db/sql-session';
 import { type ApplyContext, count, IN_SCOPE, MANAGED } from './context';
+
+const FIELDS = ['course_id', 'user_id', 'domain_id', 'role', 'start_at', 'end_at', 'metadata'] as const;
+type Field = (typeof FIELDS)[number];
+
+/**
+ * 1 when the live enrollment x is active and already holds every value the sync would write. Taken
+ * while the target is built, in the join that finds x anyway: the apply then writes only rows that
+ * differ instead of joining a million live rows again to find them.
+ */
+function sameFlag(values: Record<Field, string>): string {
+  return `CASE WHEN x.status = 'active' AND ${FIELDS.map((f) => `x.${f} IS NOT DISTINCT FROM ${values[f]}`).join(' AND ')} THEN 1 ELSE 0 END`;
+}
 
 export async function prepareEnrollments(ctx: ApplyContext): Promise<void> {
   const { db } = ctx;
   await db.run('DROP TABLE IF EXISTS enrollment_target');
   await db.run(`CREATE TEMP TABLE enrollment_target AS
     SELECT e.ext, c.id AS course_id, u.id AS user_id, c.domain_id, e.lms_role AS role, e.start_at, e.end_at, e.metadata, e.deleted,
-           x.id AS live_id, x.status AS live_status
+           x.id AS live_id, x.status AS live_status,
+           ${sameFlag({ course_id: 'c.id', user_id: 'u.id', domain_id: 'c.domain_id', role: 'e.lms_role', start_at: 'e.start_at', end_at: 'e.end_at', metadata: 'e.metadata' })} AS same
     FROM stage_enrollments e
     JOIN course c ON c.external_id = 'or-' || e.class_sid AND c.domain_id IN ${IN_SCOPE}
     JOIN lms_user u ON u.external_id = 'or-' || e.user_sid AND u.domain_id IN ${IN_SCOPE}
     LEFT JOIN enrollment x ON x.external_id = e.ext AND x.domain_id IN ${IN_SCOPE}
     WHERE e.ok = 1`);
-  await db.run(`INSERT INTO enrollment_target (ext, course_id, user_id, domain_id, role, start_at, end_at, metadata, deleted, live_id, live_status)
-    SELECT t.enrollment_ext, t.live_id, u.id, t.domain_id, $1, NULL, NULL, NULL, 0, x.id, x.status
+  await db.run(`INSERT INTO enrollment_target (ext, course_id, user_id, domain_id, role, start_at, end_at, metadata, deleted, live_id, live_status, same)
+    SELECT t.enrollment_ext, t.live_id, u.id, t.domain_id, $1, NULL, NULL, NULL, 0, x.id, x.status,
+           ${sameFlag({ course_id: 't.live_id', user_id: 'u.id', domain_id: 't.domain_id', role: '$1', start_at: 'NULL', end_at: 'NULL', metadata: 'NULL' })}
     FROM course_target t
     JOIN lms_user u ON u.external_id = 'or-' || t.owner_sid AND u.domain_id IN ${IN_SCOPE}
     LEFT JOIN enrollment x ON x.external_id = t.enrollment_ext AND x.domain_id IN ${IN_SCOPE}
@@ -27,18 +42,33 @@ export async function prepareEnrollments(ctx: ApplyContext): Promise<void> {
     await db.run('CREATE INDEX ix_enrollment_target_ext ON enrollment_target (ext)');
     await db.run('CREATE INDEX ix_enrollment_target_live ON enrollment_target (live_id)');
   }
+  // sizes for the planner: the writes below touch only the few rows that differ
+  await analyze(db, ['enrollment_target']);
 }
 
-/** Enrollments the file does not list (stale base-course enrollments only when the file had no errors). */
-function unsharedEnrollments(ctx: ApplyContext, action: 'delete' | 'deactivate'): string {
-  if (ctx.settings.unsharedEnrollments === 'nothing' || ctx.modes.enrollments !== 'bulk') return 'FROM enrollment WHERE 1 = 0';
-  const state = action === 'delete' ? '' : " AND status = 'active'";
-  const bases = ctx.issues.counts.error === 0 ? '' : " AND external_id NOT LIKE 'or-base:%'";
-  // rows of the file (valid or rejected) and base-course enrollments the sync derives are shared
-  return `FROM enrollment WHERE ${MANAGED} AND domain_id IN ${IN_SCOPE}${state}${bases}
-    AND NOT EXISTS (SELECT 1 FROM stage_enrollments s WHERE s.ext = enrollment.external_id)
-    AND NOT EXISTS (SELECT 1 FROM course_target t WHERE t.enrollment_ext = enrollment.external_id)`;
+/**
+ * Enrollments the file does not list, found once: the planned removals count them and the apply
+ * changes them, and each pass is an anti-join over every managed enrollment. Rows of the file
+ * (valid or rejected) and the base-course enrollments the sync derives are shared. Neither the
+ * enrollment table nor what the query reads changes between the two steps.
+ */
+async function unsharedEnrollments(ctx: ApplyContext): Promise<string> {
+  if (ctx.settings.unsharedEnrollments === 'nothing' || ctx.modes.enrollments !== 'bulk') return 'SELECT id FROM enrollment WHERE 1 = 0';
+  if (!found.has(ctx)) {
+    const state = unsharedAction(ctx) === 'delete' ? '' : " AND status = 'active'";
+    await ctx.db.run('DROP TABLE IF EXISTS unshared_enrollment');
+    await ctx.db.run(`CREATE TEMP TABLE unshared_enrollment AS
+      SELECT id, CASE WHEN external_id LIKE 'or-base:%' THEN 1 ELSE 0 END AS is_base
+      FROM enrollment WHERE ${MANAGED} AND domain_id IN ${IN_SCOPE}${state}
+      AND NOT EXISTS (SELECT 1 FROM stage_enrollments s WHERE s.ext = enrollment.external_id)
+      AND NOT EXISTS (SELECT 1 FROM course_target t WHERE t.enrollment_ext = enrollment.external_id)`);
+    found.add(ctx);
+  }
+  // stale base-course enrollments go only when the file had no errors (its hierarchy may be incomplete)
+  return `SELECT id FROM unshared_enrollment${ctx.issues.counts.error === 0 ? '' : ' WHERE is_base = 0'}`;
 }
+
+const found = new WeakSet<ApplyContext>();
 
 function unsharedAction(ctx: ApplyContext): 'delete' | 'deactivate' {
   return ctx.settings.unsharedEnrollments === 'delete' ? 'delete' : 'deactivate';
@@ -48,12 +78,10 @@ function unsharedAction(ctx: ApplyContext): 'delete' | 'deactivate' {
 export async function plannedEnrollmentRemovals(ctx: ApplyContext): Promise<number> {
   const deletes = await count(ctx.db, `SELECT count(*) AS n FROM stage_enrollments s
     JOIN enrollment x ON x.external_id = s.ext AND x.domain_id IN ${IN_SCOPE} WHERE s.ok = 1 AND s.deleted = 1`);
-  return deletes + (await count(ctx.db, `SELECT count(*) AS n ${unsharedEnrollments(ctx, unsharedAction(ctx))}`));
+  return deletes + (await count(ctx.db, `SELECT count(*) AS n FROM (${await unsharedEnrollments(ctx)}) u`));
 }
 
-const FIELDS = ['course_id', 'user_id', 'domain_id', 'role', 'start_at', 'end_at', 'metadata'] as const;
 const assign = FIELDS.map((f) => `${f} = t.${f}`).join(', ');
-const differs = FIELDS.map((f) => `enrollment.${f} IS DISTINCT FROM t.${f}`).join(' OR ');
 
 export async function applyEnrollments(ctx: ApplyContext): Promise<void> {
   const { db, counts, now } = ctx;
@@ -61,16 +89,15 @@ export async function applyEnrollments(ctx: ApplyContext): Promise<void> {
   const restored = await db.run(`UPDATE enrollment SET ${assign}, status = 'active', updated_at = $1 FROM enrollment_target t
     WHERE enrollment.id = t.live_id AND t.deleted = 0 AND t.live_status <> 'active'`, [now]);
   const updated = await db.run(`UPDATE enrollment SET ${assign}, updated_at = $1 FROM enrollment_target t
-    WHERE enrollment.id = t.live_id AND t.deleted = 0 AND (${differs})`, [now]);
+    WHERE enrollment.id = t.live_id AND t.deleted = 0 AND t.live_status = 'active' AND t.same = 0`, [now]);
   const created = await db.run(`INSERT INTO enrollment (course_id, user_id, domain_id, role, status, start_at, end_at, external_id, metadata,
       created_at, updated_at)
     SELECT course_id, user_id, domain_id, role, 'active', start_at, end_at, ext, metadata, $1, $1
     FROM enrollment_target WHERE live_id IS NULL AND deleted = 0`, [now]);
   const deleted = await db.run('DELETE FROM enrollment WHERE id IN (SELECT live_id FROM enrollment_target WHERE deleted = 1 AND live_id IS NOT NULL)');
-  const action = unsharedAction(ctx);
-  const unshared = action === 'delete'
-    ? await db.run(`DELETE FROM enrollment WHERE id IN (SELECT id ${unsharedEnrollments(ctx, action)})`)
-    : await db.run(`UPDATE enrollment SET status = $1, updated_at = $2 WHERE id IN (SELECT id ${unsharedEnrollments(ctx, action)})`,
+  const unshared = unsharedAction(ctx) === 'delete'
+    ? await db.run(`DELETE FROM enrollment WHERE id IN (${await unsharedEnrollments(ctx)})`)
+    : await db.run(`UPDATE enrollment SET status = $1, updated_at = $2 WHERE id IN (${await unsharedEnrollments(ctx)})`,
       [ctx.settings.unsharedEnrollments, now]);
   counts.enrollments.restored += restored;
   counts.enrollments.updated += updated;
