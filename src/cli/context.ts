@@ -69,8 +69,8 @@ export class CliContext {
    * Opens the database for one command and closes it afterwards. `auto`: the embedded database is
    * migrated on the spot, PostgreSQL must already be migrated (`rosterdrop migrate`). `none`: as is.
    */
-  async withDatabase<T>(fn: (ds: DataSource) => Promise<T>, migrations: Migrations = 'auto'): Promise<T> {
-    const options = loadDatabaseOptions(this.env);
+  async withDatabase<T>(fn: (ds: DataSource) => Promise<T>, migrations: Migrations = 'auto', poolSize?: number): Promise<T> {
+    const options = { ...loadDatabaseOptions(this.env), poolSize };
     const ds = await openOrExplain(options);
     try {
       if (migrations === 'auto') await this.prepareSchema(ds, options);

@@ -17,8 +17,10 @@ export const EXIT = {
   refused: 5,
   /** the database cannot be opened, or PostgreSQL needs `rosterdrop migrate` */
   database: 6,
-  /** cancelled with Ctrl-C at a prompt */
+  /** cancelled with Ctrl-C (SIGINT) at a prompt or during a sync */
   interrupted: 130,
+  /** a sync stopped by SIGTERM */
+  terminated: 143,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -56,4 +58,6 @@ Exit codes:
   4  sync failed: the upload was rejected, nothing changed
   5  sync refused by the safety threshold, nothing changed (use --force if intended)
   6  database unavailable, or PostgreSQL needs \`rosterdrop migrate\`
+  130, 143  stopped by Ctrl-C (SIGINT) or SIGTERM: a sync not yet committed was rolled back;
+       after its commit, new users whose password was not hashed yet have no password
 With --validate-only a sync exits with the code its apply would have.`;

@@ -61,3 +61,13 @@ export function loadDaemonSettings(env: NodeJS.ProcessEnv): DaemonSettings {
   if (!/^[^\s@]+@[^\s@]+$/.test(settings.mail.from)) throw new ConfigError(`ROSTERDROP_MAIL_FROM=${settings.mail.from}: expected an email address`);
   return settings;
 }
+
+/**
+ * PostgreSQL connections the daemon may hold at once: each running sync holds its session and its
+ * domain lock, up to two password hashings outlive their runs (queue/runner.ts), and the intake,
+ * the runner's scans, the reports, FTPS logins and the sync history need a few more. With a fixed
+ * pool of 10, six syncs at once each waited for a connection the others held, forever.
+ */
+export function daemonPoolSize(concurrency: number): number {
+  return 2 * concurrency + 2 + 6;
+}

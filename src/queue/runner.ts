@@ -3,11 +3,13 @@
  * and runs start in arrival order (oldest queued run of a free domain first). Each run is claimed in
  * the database before it starts; on start-up, runs a dead daemon left `running` are queued again.
  * A byte-identical re-upload of the domain's last applied file is recorded as skipped, unless forced.
+ * On PostgreSQL, new users' passwords are hashed after the run has ended, so that the hours a large
+ * first sync needs for them do not hold its domain's queue or a slot.
  */
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { DataSource } from 'typeorm';
-import type { SyncRun } from '../db/entities';
+import { Domain, type SyncRun } from '../db/entities';
 import type { SyncEngine } from '../sync/engine';
 import type { SyncResult } from '../sync/types';
 import type { Logger } from '../util/logger';
@@ -32,6 +34,12 @@ export type Reporter = (run: SyncRun, outcome: RunOutcome) => Promise<void>;
 
 const KEEP_AS_FAILED = new Set(['failed', 'refused']);
 
+/**
+ * Syncs whose new users' passwords may be hashed after their run has ended, at once. Each holds a
+ * database connection until it is done; beyond this, a run hashes inside its slot as before.
+ */
+const BACKGROUND_HASHING = 2;
+
 export class SyncRunner {
   private readonly queue: PQueue;
   private readonly running = new Set<number>();
@@ -39,6 +47,11 @@ export class SyncRunner {
   private pumping: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
+  /** password hashing that outlives its run (PostgreSQL only: SQLite has one connection) */
+  private readonly hashing = new Set<Promise<void>>();
+  /** background hashings running or promised to a running sync (at most BACKGROUND_HASHING) */
+  private hashingSlots = 0;
+  private readonly stopHashing = new AbortController();
 
   constructor(
     private readonly ds: DataSource,
@@ -101,7 +114,19 @@ export class SyncRunner {
       new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), graceMs); }),
     ]);
     clearTimeout(timer);
+    // hashing stops after its current batch; users it did not reach are logged, without a password
+    this.stopHashing.abort('the daemon is stopping');
+    await Promise.all(this.hashing);
     return finished;
+  }
+
+  /** Keeps track of a run's password hashing after the run itself has ended. */
+  private hashAfterRun(left: Promise<number>, log: Logger): void {
+    const done: Promise<void> = left
+      .then((n) => { if (n) log.warn('new users left without a password: the daemon stopped while hashing', { left: n }); })
+      .catch((err: unknown) => { log.error('password hashing failed', { error: (err as Error).message }); })
+      .finally(() => { this.hashing.delete(done); this.hashingSlots--; });
+    this.hashing.add(done);
   }
 
   private async pump(): Promise<void> {
@@ -119,8 +144,16 @@ export class SyncRunner {
     }
   }
 
+  /** A run's log context: the same `domain` (userspace) the engine's own lines carry. */
+  private async runLogger(run: SyncRun): Promise<Logger> {
+    const domain = await this.ds.getRepository(Domain).findOne({ select: { userspace: true }, where: { id: run.domainId } }).catch(() => null);
+    return this.logger.child({ runId: run.id, domainId: run.domainId, domain: domain?.userspace ?? null });
+  }
+
   private async execute(run: SyncRun, lock: DomainLock): Promise<void> {
-    const log = this.logger.child({ runId: run.id, domainId: run.domainId });
+    const log = await this.runLogger(run);
+    let slot = false;
+    let handedOff = false;
     try {
       const file = await this.locate(run);
       if (!file) {
@@ -137,9 +170,14 @@ export class SyncRunner {
       }
       log.info('sync starting', { file: run.fileName, mode: run.mode, attempt: run.attempts + 1 });
       let reported: Promise<void> = Promise.resolve();
+      // a place among the background hashings is taken now and given back if this run needs none
+      const background = this.ds.options.type === 'postgres' && this.hashingSlots < BACKGROUND_HASHING
+        ? { signal: this.stopHashing.signal, started: (left: Promise<number>) => { handedOff = true; this.hashAfterRun(left, log); } }
+        : undefined;
+      if (background) { this.hashingSlots++; slot = true; }
       const result = await this.engine.run({
         domainId: run.domainId, zipPath: file, fileName: run.fileName, source: run.source,
-        validateOnly: run.mode === 'validate', force: run.forced, runId: run.id,
+        validateOnly: run.mode === 'validate', force: run.forced, runId: run.id, hashInBackground: background,
         // reported as soon as it is recorded: password hashing after a first sync can take long
         onResult: (r) => { reported = this.report(run, { result: r }).catch((err: unknown) => { log.error('report failed', { error: (err as Error).message }); }); },
       });
@@ -149,6 +187,7 @@ export class SyncRunner {
       log.error('sync crashed', { error: (err as Error).message });
       await this.end(run, { failed: `internal error: ${(err as Error).message}` }, log).catch(() => undefined);
     } finally {
+      if (slot && !handedOff) this.hashingSlots--;
       this.running.delete(run.domainId);
       await lock.release();
       this.wake();
@@ -167,7 +206,7 @@ export class SyncRunner {
       const lock = await this.locks.tryAcquire(run.domainId);
       if (!lock) continue;
       try {
-        if (await claimRun(this.ds, run.id)) await this.end(run, { failed: 'the upload was removed before it was queued; nothing was synced' }, this.logger.child({ runId: run.id }));
+        if (await claimRun(this.ds, run.id)) await this.end(run, { failed: 'the upload was removed before it was queued; nothing was synced' }, await this.runLogger(run));
       } finally {
         await lock.release();
       }

@@ -17,10 +17,16 @@ export const BIN = path.join(REPO_ROOT, 'bin', 'rosterdrop.js');
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }
 
-/** The environment of the child: ours without database or logging settings, plus `extra`. */
+/**
+ * The environment of the child: ours without rosterdrop, database or logging settings (a developer's
+ * ROSTERDROP_CONFIG or ROSTERDROP_DATA_DIR must not reach it), plus `extra`.
+ */
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['DATABASE_URL', 'ROSTERDROP_DATA_DIR', 'LOG_LEVEL', 'NODE_ENV']) delete env[k];
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('ROSTERDROP_') || ['DATABASE_URL', 'LOG_LEVEL', 'NODE_ENV'].includes(k)) continue;
+    env[k] = v;
+  }
   return { ...env, ...extra };
 }
 

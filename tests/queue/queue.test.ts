@@ -5,11 +5,14 @@
  * and (PostgreSQL) two daemons sharing a database never run one domain twice at once.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
+import { generateRoster } from '../../bench/generate';
+import { daemonPoolSize } from '../../src/config/daemon';
 import { openDatabase } from '../../src/db/data-source';
 import { SyncRun } from '../../src/db/entities';
 import { domainLocks } from '../../src/queue/domain-lock';
@@ -20,7 +23,7 @@ import { SyncRunner, type RunOutcome } from '../../src/queue/runner';
 import { SyncEngine } from '../../src/sync/engine';
 import { silentLogger } from '../../src/util/logger';
 import { databaseKinds, openTestDatabase, type TestDatabase } from '../helpers/db';
-import { newRoot, snapshot } from '../helpers/lms';
+import { newRoot, scopeIds, snapshot } from '../helpers/lms';
 import { standardRoster } from '../helpers/roster';
 import { tempDir } from '../helpers/zip';
 
@@ -219,6 +222,62 @@ describe('upload queue', { concurrency: true }, () => {
           } finally {
             await other.destroy();
           }
+        });
+
+        it('six syncs at once on the connection pool the daemon sizes all finish (a fixed pool of 10 deadlocked)', async () => {
+          const concurrency = 6;
+          const args = { databaseUrl: db.url ?? '', dir: fs.mkdtempSync(path.join(tmp.dir, 'n-')), concurrency, poolSize: daemonPoolSize(concurrency) };
+          const child = spawn(process.execPath, [path.join(__dirname, 'concurrency-child.js'), JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          let err = '';
+          child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+          child.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
+          const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+          const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+          clearTimeout(timer);
+          assert.equal(code, 0, `the child did not finish (deadlocked?): ${err}`);
+          const runs = JSON.parse(out) as Array<{ status: string; startedAt: string; finishedAt: string }>;
+          assert.deepEqual(runs.map((r) => r.status), runs.map(() => 'succeeded'));
+          assert.equal(runs.length, concurrency);
+          const starts = runs.map((r) => Date.parse(r.startedAt));
+          const ends = runs.map((r) => Date.parse(r.finishedAt));
+          assert.ok(Math.max(...starts) < Math.min(...ends), 'all six ran at the same time');
+        });
+
+        it('new users\' passwords are hashed after the run: the domain\'s next upload does not wait for them; stop() ends the hashing', async () => {
+          const dir = fs.mkdtempSync(path.join(tmp.dir, 'p-'));
+          const h = new Harness(db.ds, dir);
+          const d = await newRoot(db.ds, {}, 'qp');
+          const roster = await generateRoster({ enrollments: 2_000, seed: 5, passwords: true, dir: path.join(dir, 'gen') });
+          // ~1% of generated users have no password (the last column of users.csv is blank)
+          const noPassword = fs.readFileSync(path.join(roster.csvDir, 'users.csv'), 'utf8').trim().split('\n').slice(1).filter((l) => l.endsWith(',')).length;
+          const unhashed = async () => Number((await db.ds.query(`SELECT count(*) AS n FROM lms_user
+            WHERE external_id LIKE 'or-%' AND password_hash IS NULL AND domain_id = ANY($1)`, [await scopeIds(db.ds, d.id)]))[0].n) - noPassword;
+          const first = await h.intake.accept(h.place(d.userspace, 'first.zip', fs.readFileSync(roster.zipPath)), { source: 'test' });
+          const runner = h.runner();
+          await runner.start();
+          await h.drained(1);
+          const pending = await unhashed();
+          assert.ok(pending > 300, `the first sync created users still to hash (${pending})`);
+          assert.equal((await db.ds.getRepository(SyncRun).findOneByOrFail({ id: first!.id })).status, 'succeeded');
+
+          // ~0.1 s of CPU per hash: hundreds take far longer than the next run of the same domain
+          const queuedAt = Date.now();
+          const check = await h.intake.accept(h.place(d.userspace, 'check.zip', fs.readFileSync(roster.zipPath), true), { source: 'test' });
+          runner.wake();
+          const runs = await h.drained(2);
+          assert.equal(runs.find((r) => r.id === check!.id)?.status, 'validated');
+          // nor does it crawl: hashing leaves libuv threads free for file work (the first run's
+          // archiving, the next one's zip)
+          const waited = Date.now() - queuedAt;
+          assert.ok(waited < 3_000, `the next run was done ${waited} ms after it was queued (~0.7 s here; 5.4 s with 64 hashes at once)`);
+          assert.ok(await unhashed() > 0, 'the next run ended while the first one\'s passwords were still being hashed');
+
+          const t0 = Date.now();
+          assert.equal(await runner.stop(5000), true);
+          const left = await unhashed();
+          assert.ok(Date.now() - t0 < 15_000, `stop() waits for one batch of hashes at most (${Date.now() - t0} ms)`);
+          assert.ok(left > 0 && left <= pending - 32, `hashing stopped part-way, after at least one batch: ${left} of ${pending} left`);
         });
       }
     });

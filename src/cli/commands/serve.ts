@@ -13,7 +13,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .description('run the daemon: FTPS server, watcher, queue, reports (SIGTERM/SIGINT stop it, SIGHUP reloads the TLS certificate)')
     .action(ctx.act(async () => {
       const { ConfigError } = await import('../../config/ftps');
-      const { loadDaemonSettings } = await import('../../config/daemon');
+      const { daemonPoolSize, loadDaemonSettings } = await import('../../config/daemon');
       let settings;
       try {
         settings = loadDaemonSettings(ctx.env);
@@ -41,6 +41,6 @@ export function registerServe(program: Command, ctx: CliContext): void {
         reload = () => undefined;
         log.info('shutting down');
         await daemon.stop();
-      });
+      }, 'auto', daemonPoolSize(settings.concurrency));
     }));
 }

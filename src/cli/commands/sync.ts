@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { SyncProgress, SyncResult } from '../../sync/types';
-import { CliError, syncExitCode, type ExitCode } from '../errors';
+import { CliError, EXIT, syncExitCode, type ExitCode } from '../errors';
 import type { CliContext } from '../context';
 import { ProgressBar } from '../progress';
 import { wholeNumber } from './common';
@@ -58,17 +58,37 @@ export function registerSync(program: Command, cli: CliContext): void {
           else cli.out(renderReport(report, opts.showIssues));
           if (r.passwordsPending && !opts.json) process.stderr.write(`hashing ${r.passwordsPending} new users' passwords…\n`);
         };
+        // The first Ctrl-C or SIGTERM stops the sync cleanly (rolled back and recorded, or password
+        // hashing stopped after the commit); a second one quits at once.
+        const stop = new AbortController();
+        const onSignal = (signal: NodeJS.Signals): void => {
+          bar?.clear();
+          if (stop.signal.aborted) process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
+          process.stderr.write(`${signal}: stopping the sync (again to quit at once)…\n`);
+          stop.abort(signal);
+        };
+        process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
         let result: SyncResult;
         try {
           const engine = new SyncEngine(ds, { logger });
           result = await engine.run({
             domainId: domain.id, zipPath, fileName: opts.name, source: 'cli', validateOnly: !!opts.validateOnly, force: !!opts.force,
+            signal: stop.signal,
             onProgress: bar ? (p: SyncProgress) => bar.update(p) : undefined,
             onResult: print,
           });
         } finally {
+          process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
           bar?.stop();
           cli.beforeLog = null;
+        }
+        if (result.passwordsLeft) {
+          process.stderr.write(`${result.passwordsLeft} of ${result.passwordsPending} new users have no password yet ` +
+            '(hashing was stopped); set theirs with `rosterdrop user passwd`\n');
+        }
+        // a signal that came too late to stop anything (after the commit, with nothing left to hash) changes nothing
+        if (stop.signal.aborted && (result.status === 'failed' || result.passwordsLeft)) {
+          return stop.signal.reason === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
         }
         return syncExitCode(result.status, result.issues, result.issueTotals.error, !!opts.force);
       });

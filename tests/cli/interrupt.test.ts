@@ -1,0 +1,80 @@
+/**
+ * Ctrl-C (SIGINT) and SIGTERM during `rosterdrop sync`, on the real CLI process: before the commit
+ * the sync rolls back and its run is recorded as failed (not left `running`); after the commit,
+ * password hashing stops between batches and the CLI says how many users have no password yet.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { generateRoster } from '../../bench/generate';
+import { SyncRun, User } from '../../src/db/entities';
+import { databaseKinds } from '../helpers/db';
+import { REPO_ROOT } from '../helpers/paths';
+import { BIN, cliDatabase, type CliDatabase } from './harness';
+
+interface Stopped { code: number | null; stderr: string }
+
+/** Runs `rosterdrop sync`, sends `signal` once stderr matches `when`, and waits for the exit. */
+function syncAndSignal(env: NodeJS.ProcessEnv, args: string[], when: RegExp, signal: NodeJS.Signals): Promise<Stopped> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'sync', ...args], { cwd: REPO_ROOT, env: { ...env, LOG_LEVEL: 'debug' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+      if (!sent && when.test(stderr)) { sent = true; child.kill(signal); }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('stopping rosterdrop sync', { concurrency: true }, () => {
+  for (const kind of databaseKinds()) {
+    describe(kind, { concurrency: 1 }, () => {
+      let db: CliDatabase;
+      before(async () => {
+        db = await cliDatabase(kind);
+        const add = await db.cli(['domain', 'add', 'district', '--name', 'District']);
+        assert.equal(add.code, 0, add.stderr);
+      });
+      after(async () => { await db?.close(); });
+
+      it('SIGINT after the read phase: rolled back, run recorded as failed (interrupted), exit 130; then it syncs normally', async () => {
+        const roster = await generateRoster({ enrollments: 60_000, passwords: false, dir: path.join(db.dir, 'big') });
+        const stopped = await syncAndSignal(db.env, ['district', roster.zipPath, '--no-progress'], /phase done[\s\S]*read|"phase":"read"/, 'SIGINT');
+        assert.equal(stopped.code, 130, stopped.stderr.slice(-3000));
+        assert.match(stopped.stderr, /SIGINT: stopping the sync/);
+        const ds = await db.ds();
+        const run = await ds.getRepository(SyncRun).findOneOrFail({ where: {}, order: { id: 'DESC' } });
+        assert.equal(run.status, 'failed');
+        assert.match(run.message, /interrupted \(SIGINT\) before it finished; the sync was rolled back and changed nothing/);
+        assert.ok(run.finishedAt, 'the run is finished, not left running');
+        assert.equal(await ds.getRepository(User).count(), 0, 'nothing of the interrupted sync is in the LMS');
+
+        const again = await db.cli(['sync', 'district', roster.zipPath, '--no-progress', '--json']);
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(await ds.getRepository(User).count(), roster.rows.users);
+      });
+
+      it('SIGTERM while new users\' passwords are hashed: the roster stays, hashing stops, the CLI says how many are left (exit 143)', async () => {
+        const roster = await generateRoster({ enrollments: 1_000, seed: 7, passwords: true, dir: path.join(db.dir, 'pw') });
+        const ds = await db.ds();
+        const lastId = Number((await ds.getRepository(User).createQueryBuilder('u').select('max(u.id)', 'n').getRawOne<{ n: number | null }>())?.n ?? 0);
+        const stopped = await syncAndSignal(db.env, ['district', roster.zipPath, '--no-progress'], /hashing \d+ new users' passwords/, 'SIGTERM');
+        assert.equal(stopped.code, 143, stopped.stderr.slice(-3000));
+        const said = /(\d+) of (\d+) new users have no password yet/.exec(stopped.stderr);
+        assert.ok(said, stopped.stderr.slice(-3000));
+        const run = await ds.getRepository(SyncRun).findOneOrFail({ where: {}, order: { id: 'DESC' } });
+        assert.equal(run.status, 'succeeded', 'the roster committed before hashing began');
+        const created = await ds.getRepository(User).createQueryBuilder('u').where('u.id > :id', { id: lastId }).getMany();
+        const hashed = created.filter((u) => u.passwordHash !== null).length;
+        const [left, pending] = [Number(said[1]), Number(said[2])];
+        assert.ok(pending > 32, `more than one batch to hash (${pending})`);
+        assert.ok(left > 0 && left < pending, `stopped part-way: ${left} of ${pending} left`);
+        assert.equal(hashed, pending - left, 'the count the CLI printed is the count in the LMS');
+      });
+    });
+  }
+});
