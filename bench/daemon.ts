@@ -34,9 +34,12 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
+import { BIN, childEnv, runCli } from '../tests/cli/harness';
+import { REPO_ROOT } from '../tests/helpers/paths';
 import { standardRoster } from '../tests/helpers/roster';
 import { freePort, freePortRange, median } from './ftps-upload';
 import { generateRoster } from './generate';
+import { fmtNum, mdTable, redact } from './markdown';
 
 // ------------------------------------------------------------------------------------------------
 // types
@@ -148,8 +151,6 @@ export interface DaemonBenchOptions {
 // ------------------------------------------------------------------------------------------------
 // helpers
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.join(REPO_ROOT, 'bin', 'rosterdrop.js');
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '']);
 
 function envInt(name: string, fallback: number, min: number, max: number): number {
@@ -165,19 +166,7 @@ function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-function fmt(n: number | null | undefined, digits = 2): string {
-  return n == null || !Number.isFinite(n) ? '—' : n.toFixed(digits);
-}
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
 
 function withDatabase(url: string, db: string): string {
   const u = new URL(url);
@@ -212,31 +201,6 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
-}
-
-/** The environment of the CLI and daemon children: ours without rosterdrop or database settings, plus `extra`. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('ROSTERDROP_') || ['DATABASE_URL', 'LOG_LEVEL', 'NODE_ENV'].includes(k)) continue;
-    env[k] = v;
-  }
-  return { ...env, ...extra };
-}
-
-interface CliResult { code: number | null; stdout: string; stderr: string }
-
-function runCli(env: NodeJS.ProcessEnv, args: readonly string[], input = ''): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
 }
 
 async function cli(env: NodeJS.ProcessEnv, args: readonly string[], input = ''): Promise<string> {
@@ -598,7 +562,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonRe
       } catch (err) {
         r.error = (err as Error).message;
       }
-      opts.log(`daemon: latency run ${r.run}/${runs}: ${r.ok ? `${fmt(r.latencySeconds, 3)} s (sync ${fmt(r.syncSeconds, 3)} s)` : `failed: ${r.error?.split('\n')[0]}`}`);
+      opts.log(`daemon: latency run ${r.run}/${runs}: ${r.ok ? `${fmtNum(r.latencySeconds, 3)} s (sync ${fmtNum(r.syncSeconds, 3)} s)` : `failed: ${r.error?.split('\n')[0]}`}`);
       await sleep(300); // let the runner release the domain and archive the file
     }
     const latOk = report.latency.results.filter((x) => x.ok).map((x) => x.latencySeconds as number);
@@ -621,7 +585,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonRe
     const uploads = await Promise.all(tpDomains.map((ud) => curlUpload(big.zipPath, port, `${ud}/admin`, password, 'roster.zip')));
     const lastUpload = Math.max(...uploads.map((u) => u.exitAt));
     tp.uploadsSeconds = (lastUpload - t0) / 1000;
-    opts.log(`daemon: throughput: uploads done in ${fmt(tp.uploadsSeconds)} s (${uploads.filter((u) => u.ok).length}/${domains} ok)`);
+    opts.log(`daemon: throughput: uploads done in ${fmtNum(tp.uploadsSeconds)} s (${uploads.filter((u) => u.ok).length}/${domains} ok)`);
     const okDomains = tpDomains.filter((_, i) => uploads[i].ok);
     let rows: RunRow[] = [];
     try {
@@ -693,7 +657,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonRe
     tp.medianSyncSeconds = median(syncs);
     tp.maxSyncSeconds = syncs.length ? Math.max(...syncs) : null;
     tp.medianToMailSeconds = median(tp.results.map((x) => x.toMailSeconds).filter((v): v is number => v !== null));
-    opts.log(`daemon: throughput: all mails ${fmt(tp.allMailsSeconds)} s after the start, ${fmt(tp.syncsPerMinute, 1)} syncs/min; ` +
+    opts.log(`daemon: throughput: all mails ${fmtNum(tp.allMailsSeconds)} s after the start, ${fmtNum(tp.syncsPerMinute, 1)} syncs/min; ` +
       `exactly once: ${tp.exactlyOnce ? 'yes' : `NO (${tp.problems.join('; ')})`}`);
 
     report.daemon.mailWarnings = daemon.lines.filter((l) => /^report mail (attempt failed|not delivered)$/.test(String(l.message))).length;
@@ -723,10 +687,6 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonRe
 // ------------------------------------------------------------------------------------------------
 // report
 
-function table(head: string[], rows: string[][], align: string[]): string {
-  const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  return [`| ${head.join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
-}
 
 const verdict = (v: 'met' | 'not met' | 'not measured') => (v === 'met' ? '✅ met' : v === 'not met' ? '❌ not met' : '— not measured');
 
@@ -742,8 +702,8 @@ export function renderDaemonMarkdown(r: DaemonReport): string {
     `- \`rosterdrop serve\` as a child process on PostgreSQL ${r.postgres ?? '—'} (a fresh database \`${r.database}\`, migrated with \`rosterdrop migrate\`), ` +
       `**ROSTERDROP_SYNC_CONCURRENCY=${r.concurrency}**; mail to an SMTP server on 127.0.0.1 in the bench process (smtp-server); uploads with curl explicit FTPS (\`--ssl-reqd -k -T\`) over 127.0.0.1; ${r.cores} cores, Node ${r.node}`,
     `- ${r.curl ?? 'curl missing'}`,
-    `- Took ${fmt(r.totalSeconds / 60, 1)} min; 1-minute load average ${fmt(r.loadAverage.before)} before, ${fmt(r.loadAverage.after)} after; ` +
-      `daemon peak RSS ${fmt(r.daemon.peakRssMB, 0)} MB, CPU ${fmt(r.daemon.cpuSeconds, 1)} s over the whole bench, exit code ${r.daemon.exitCode ?? '—'} after SIGTERM` +
+    `- Took ${fmtNum(r.totalSeconds / 60, 1)} min; 1-minute load average ${fmtNum(r.loadAverage.before)} before, ${fmtNum(r.loadAverage.after)} after; ` +
+      `daemon peak RSS ${fmtNum(r.daemon.peakRssMB, 0)} MB, CPU ${fmtNum(r.daemon.cpuSeconds, 1)} s over the whole bench, exit code ${r.daemon.exitCode ?? '—'} after SIGTERM` +
       `${r.daemon.mailWarnings ? `; ${r.daemon.mailWarnings} failed mail attempt(s) in its log` : ''}`,
   ].join('\n'));
   if (r.missing) parts.push(`**Not (fully) measured:** ${r.missing.split('\n')[0]}`);
@@ -751,20 +711,20 @@ export function renderDaemonMarkdown(r: DaemonReport): string {
   const l = r.latency;
   parts.push(`### Upload end to email, small zip (${l.runs} uploads, one at a time)`);
   parts.push(`Zip: ${l.zipBytes.toLocaleString('en-US')} bytes (${rowsText(l.rows)}); each upload renames one student, so none is skipped as identical. Run 1 is the domain's first sync.`);
-  parts.push(table(
+  parts.push(mdTable(
     ['run', 'run id', 'status', 'curl s', 'upload end → queued s', 'queue wait s', 'sync s', 'sync end → mail s', 'of which SMTP session s', '**upload end → mail s**'],
     l.results.map((x) => [
       String(x.run), x.runId === null ? '—' : String(x.runId), x.ok ? String(x.status) : `error: ${(x.error ?? '').split('\n')[0].slice(0, 160)}`,
-      fmt(x.curlSeconds, 3), fmt(x.toQueuedSeconds, 3), fmt(x.queueWaitSeconds, 3), fmt(x.syncSeconds, 3), fmt(x.toMailSeconds, 3), fmt(x.smtpSeconds, 3),
-      fmt(x.latencySeconds, 3),
+      fmtNum(x.curlSeconds, 3), fmtNum(x.toQueuedSeconds, 3), fmtNum(x.queueWaitSeconds, 3), fmtNum(x.syncSeconds, 3), fmtNum(x.toMailSeconds, 3), fmtNum(x.smtpSeconds, 3),
+      fmtNum(x.latencySeconds, 3),
     ]),
     ['---:', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
   ));
-  parts.push(table(
+  parts.push(mdTable(
     ['upload end → mail', 'seconds', 'target', 'result'],
     [
-      ['median', fmt(l.medianSeconds, 3), `< ${l.target.seconds} s`, verdict(l.target.median)],
-      ['max', fmt(l.maxSeconds, 3), `< ${l.target.seconds} s`, verdict(l.target.max)],
+      ['median', fmtNum(l.medianSeconds, 3), `< ${l.target.seconds} s`, verdict(l.target.median)],
+      ['max', fmtNum(l.maxSeconds, 3), `< ${l.target.seconds} s`, verdict(l.target.max)],
     ],
     ['---', '---:', '---', '---'],
   ));
@@ -774,27 +734,27 @@ export function renderDaemonMarkdown(r: DaemonReport): string {
     parts.push(`### ${t.domains} domains uploading at once`);
     parts.push(`Each domain's administrator uploads the same generated roster (${t.enrollments.toLocaleString('en-US')} enrollments: ${rowsText(t.rows)}; ` +
       `${(t.zipBytes / 1024).toFixed(0)} KiB, no passwords) as its first sync; the ${t.domains} curl processes are started together (t = 0).`);
-    parts.push(table(
+    parts.push(mdTable(
       ['figure', 'value'],
       [
-        ['all uploads done (last curl exit)', `${fmt(t.uploadsSeconds)} s`],
-        ['**all mails arrived**', `**${fmt(t.allMailsSeconds)} s**`],
-        ['… after the last upload ended', `${fmt(t.afterLastUploadSeconds)} s`],
-        ['**syncs per minute**, end to end (domains / all mails arrived)', `**${fmt(t.syncsPerMinute, 1)}**`],
-        ['syncs per minute of the runner (first start → last finish)', `${fmt(t.runnerSyncsPerMinute, 1)} (${fmt(t.runnerSpanSeconds)} s)`],
-        ['queue wait (created_at → started_at), median / max', `${fmt(t.medianQueueWaitSeconds)} / ${fmt(t.maxQueueWaitSeconds)} s`],
-        ['sync duration (started_at → finished_at), median / max', `${fmt(t.medianSyncSeconds)} / ${fmt(t.maxSyncSeconds)} s`],
-        ['sync end → mail, median', `${fmt(t.medianToMailSeconds)} s`],
+        ['all uploads done (last curl exit)', `${fmtNum(t.uploadsSeconds)} s`],
+        ['**all mails arrived**', `**${fmtNum(t.allMailsSeconds)} s**`],
+        ['… after the last upload ended', `${fmtNum(t.afterLastUploadSeconds)} s`],
+        ['**syncs per minute**, end to end (domains / all mails arrived)', `**${fmtNum(t.syncsPerMinute, 1)}**`],
+        ['syncs per minute of the runner (first start → last finish)', `${fmtNum(t.runnerSyncsPerMinute, 1)} (${fmtNum(t.runnerSpanSeconds)} s)`],
+        ['queue wait (created_at → started_at), median / max', `${fmtNum(t.medianQueueWaitSeconds)} / ${fmtNum(t.maxQueueWaitSeconds)} s`],
+        ['sync duration (started_at → finished_at), median / max', `${fmtNum(t.medianSyncSeconds)} / ${fmtNum(t.maxSyncSeconds)} s`],
+        ['sync end → mail, median', `${fmtNum(t.medianToMailSeconds)} s`],
         ['every run succeeded exactly once (1 run, 1 attempt, 1 mail per domain, right counts)', t.exactlyOnce ? '✅ yes' : `❌ no: ${t.problems.join('; ').slice(0, 300)}`],
       ],
       ['---', '---:'],
     ));
-    parts.push(table(
+    parts.push(mdTable(
       ['domain', 'run id', 'status', 'attempts', 'mails', 'curl s', 'upload done at s', 'queue wait s', 'sync s', 'sync end → mail s', 'mail at s', 'upload end → mail s'],
       t.results.map((x) => [
         x.domain, x.runId === null ? '—' : String(x.runId), x.ok ? String(x.status) : `error: ${(x.error ?? '').slice(0, 160)}`,
-        x.attempts === null ? '—' : String(x.attempts), String(x.mails), fmt(x.curlSeconds), fmt(x.uploadDoneAt), fmt(x.queueWaitSeconds),
-        fmt(x.syncSeconds), fmt(x.toMailSeconds), fmt(x.mailAt), fmt(x.latencySeconds),
+        x.attempts === null ? '—' : String(x.attempts), String(x.mails), fmtNum(x.curlSeconds), fmtNum(x.uploadDoneAt), fmtNum(x.queueWaitSeconds),
+        fmtNum(x.syncSeconds), fmtNum(x.toMailSeconds), fmtNum(x.mailAt), fmtNum(x.latencySeconds),
       ]),
       ['---', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
     ));
@@ -806,7 +766,7 @@ export function renderDaemonMarkdown(r: DaemonReport): string {
     '- Upload end → queued can be slightly negative: the run is queued when the `226` is sent, and curl exits only after its `QUIT`.',
     `- At most ${r.concurrency} syncs run at once (one per domain). A run's slot (and its domain lock) is held for the sync and the result files; the mail is sent outside it, so the queue wait grows by about one sync time per ${r.concurrency} runs ahead in the queue` +
       (t && t.medianSyncSeconds !== null && t.runnerSpanSeconds !== null
-        ? ` (here ${t.domains} / ${r.concurrency} × ${fmt(t.medianSyncSeconds)} s ≈ ${fmt((t.domains / r.concurrency) * t.medianSyncSeconds)} s against a runner span of ${fmt(t.runnerSpanSeconds)} s).`
+        ? ` (here ${t.domains} / ${r.concurrency} × ${fmtNum(t.medianSyncSeconds)} s ≈ ${fmtNum((t.domains / r.concurrency) * t.medianSyncSeconds)} s against a runner span of ${fmtNum(t.runnerSpanSeconds)} s).`
         : '.'),
     '- Domains, administrators and notification addresses were made with the CLI (`domain add`, `user add --admin --password-stdin`, `settings set … notificationEmails`); the FTPS login checks the password with scrypt (in curl s).',
   ].join('\n'));

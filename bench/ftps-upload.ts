@@ -26,6 +26,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { onInterrupt, runInterruptCleanups } from './interrupt';
+import { fmtNum, mdTable } from './markdown';
 import * as readline from 'node:readline';
 
 // ------------------------------------------------------------------------------------------------
@@ -128,9 +129,7 @@ export function median(values: number[]): number | null {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-function fmt(n: number | null | undefined, digits = 1): string {
-  return n == null || !Number.isFinite(n) ? '—' : n.toFixed(digits);
-}
+const fmt = (n: number | null | undefined, digits = 1): string => fmtNum(n, digits);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -823,10 +822,6 @@ export async function runFtpsBench(opts: FtpsBenchOptions): Promise<FtpsReport> 
 // ------------------------------------------------------------------------------------------------
 // report
 
-function table(head: string[], rows: string[][], align: string[]): string {
-  const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  return [`| ${head.join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
-}
 
 /** The `## FTPS upload throughput` section of latest.md. */
 export function renderFtpsMarkdown(r: FtpsReport): string {
@@ -850,12 +845,12 @@ export function renderFtpsMarkdown(r: FtpsReport): string {
       ]);
     }
   }
-  parts.push(table(
+  parts.push(mdTable(
     ['server', 'run', 'seconds (time_total)', 'MB/s', 'curl speed_upload MB/s', 'login s (time_pretransfer)', 'transfer MB/s', 'server CPU s', 'status'],
     rows, ['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---'],
   ));
   const verdict = r.target.result === 'met' ? '✅ met' : r.target.result === 'not met' ? '❌ not met' : '— not measured';
-  parts.push(table(
+  parts.push(mdTable(
     ['', 'rosterdrop', 'vsftpd', 'ratio', 'target', 'result'],
     [
       ['median MB/s (time_total)', fmt(r.ours.medianMBs), fmt(r.vsftpd.medianMBs), r.ratio != null ? `${fmt(r.ratio, 2)}×` : '—', `≥ ${r.target.ratio}× vsftpd`, `${verdict}${r.target.note ? ` (${r.target.note})` : ''}`],

@@ -45,6 +45,7 @@ import { renderDaemonMarkdown, runDaemonBench, type DaemonReport } from './daemo
 import { runInterruptCleanups } from './interrupt';
 import { renderFtpsMarkdown, runFtpsBench, type FtpsReport } from './ftps-upload';
 import type { GeneratedRoster } from './generate';
+import { fmtNum, mdTable, redact } from './markdown';
 import { runChild, type ChildArgs, type ChildReport, type ParserFigure } from './measure';
 import type { PasswordSample, SyncSummary } from './sync-op';
 
@@ -202,9 +203,6 @@ function sumRows(rows: Record<string, number>): number {
 
 function fmtInt(n: number | null | undefined): string {
   return n == null || !Number.isFinite(n) ? '—' : Math.round(n).toLocaleString('en-US');
-}
-function fmtNum(n: number | null | undefined, digits = 2): string {
-  return n == null || !Number.isFinite(n) ? '—' : n.toFixed(digits);
 }
 function fmtScale(n: number): string {
   if (n >= 1e6 && n % 1e6 === 0) return `${n / 1e6}M`;
@@ -449,12 +447,6 @@ function fmtDuration(s: number): string {
   return `${(s / 3600).toFixed(1)} h`;
 }
 
-function mdTable(head: string[], rows: string[][], align?: string[]): string {
-  const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const lines = [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => align?.[i] ?? '---').join(' | ')} |`];
-  for (const r of rows) lines.push(`| ${r.map(esc).join(' | ')} |`);
-  return lines.join('\n');
-}
 
 function renderMarkdown(report: BenchReport): string {
   const m = report.machine;
@@ -536,15 +528,6 @@ interface BenchReport {
   targets: TargetResult[];
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
 
 // ------------------------------------------------------------------------------------------------
 
