@@ -9,6 +9,7 @@ import { baselinePostgres, baselineSqlite } from './baseline';
 import { generateRoster } from './generate';
 import type { ChildArgs, ChildReport, ParserFigure } from './measure';
 import { passwordSample, runSync } from './sync-op';
+import { boundHeapGrowth } from '../src/util/heap-growth';
 
 type ParsersModule = { benchParsers(csvPath: string): Promise<ParserFigure[]> };
 
@@ -35,6 +36,8 @@ async function runOp(args: ChildArgs): Promise<{ seconds: number; result: unknow
       return { seconds: r.seconds, result: r };
     }
     case 'sync':
+      // as the rosterdrop command does (src/cli/main.ts): a sync's peak RSS is the product's
+      boundHeapGrowth();
       return runSync(args);
     case 'password-sample':
       return passwordSample(args.hashes);

@@ -18,6 +18,7 @@ import { applySettingsFile } from '../config/settings-file';
 import { registerSettings } from './commands/settings';
 import { registerSync } from './commands/sync';
 import { registerUser } from './commands/user';
+import { boundHeapGrowth } from '../util/heap-growth';
 
 function version(): string {
   try {
@@ -81,6 +82,7 @@ function report(err: unknown, cli: CliContext): ExitCode {
 
 /** The entry point of bin/rosterdrop.js. */
 export function run(): void {
+  boundHeapGrowth();
   // `rosterdrop … | head` closes stdout early: stop quietly
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
