@@ -11,6 +11,7 @@ import PQueue from 'p-queue';
 import type { DataSource } from 'typeorm';
 import { Domain, type SyncRun } from '../db/entities';
 import type { SyncEngine } from '../sync/engine';
+import { movePasswordSource, runsWithPasswordsLeft } from '../sync/run-store';
 import type { SyncResult } from '../sync/types';
 import type { Logger } from '../util/logger';
 import type { DomainLock, DomainLocks } from './domain-lock';
@@ -80,6 +81,7 @@ export class SyncRunner {
       }
     }
     await this.failStranded();
+    await this.resumeHashing();
     this.timer = setInterval(() => this.wake(), this.opts.pollMs);
     this.timer.unref();
     this.wake();
@@ -123,10 +125,41 @@ export class SyncRunner {
   /** Keeps track of a run's password hashing after the run itself has ended. */
   private hashAfterRun(left: Promise<number>, log: Logger): void {
     const done: Promise<void> = left
-      .then((n) => { if (n) log.warn('new users left without a password: the daemon stopped while hashing', { left: n }); })
+      .then((n) => { if (n) log.warn('password hashing stopped with the daemon; it resumes when the daemon next starts', { left: n }); })
       .catch((err: unknown) => { log.error('password hashing failed', { error: (err as Error).message }); })
       .finally(() => { this.hashing.delete(done); this.hashingSlots--; });
     this.hashing.add(done);
+  }
+
+  /**
+   * Hashing that a stop or a crash cut short resumes from the runs' archived files, one run after
+   * another: in the background on PostgreSQL (one place among the background hashings), in the
+   * queue's only slot on SQLite, whose one connection cannot serve a sync and the hashing at once.
+   */
+  private async resumeHashing(): Promise<void> {
+    const runs = await runsWithPasswordsLeft(this.ds);
+    if (!runs.length) return;
+    const resumeAll = async (): Promise<number> => {
+      let left = 0;
+      for (const run of runs) {
+        if (this.stopHashing.signal.aborted) break;
+        const log = await this.runLogger(run);
+        log.info('resuming password hashing', { pending: run.passwordsPending });
+        const r = await this.engine.resumePasswords(run, this.stopHashing.signal)
+          .catch((err: unknown) => { log.error('resuming password hashing failed', { error: (err as Error).message }); return null; });
+        if (r?.status === 'impossible') log.error('cannot resume password hashing: these users stay without a password', { reason: r.reason, left: r.left });
+        else if (r?.status === 'busy') log.info('another daemon is hashing these passwords');
+        else if (r) log.info('resumed password hashing', { hashed: r.hashed, left: r.left });
+        left += r?.status === 'hashed' ? r.left : 0;
+      }
+      return left;
+    };
+    if (this.ds.options.type === 'postgres') {
+      this.hashingSlots++;
+      this.hashAfterRun(resumeAll(), this.logger);
+    } else {
+      void this.queue.add(async () => { await resumeAll(); });
+    }
   }
 
   private async pump(): Promise<void> {
@@ -182,7 +215,8 @@ export class SyncRunner {
         onResult: (r) => { reported = this.report(run, { result: r }).catch((err: unknown) => { log.error('report failed', { error: (err as Error).message }); }); },
       });
       await reported;
-      await this.archive(run, file, result.status);
+      const archived = await this.archive(run, file, result.status);
+      if (archived && result.passwordsPending) await movePasswordSource(this.ds, run.id, archived);
     } catch (err) {
       log.error('sync crashed', { error: (err as Error).message });
       await this.end(run, { failed: `internal error: ${(err as Error).message}` }, log).catch(() => undefined);
@@ -221,11 +255,15 @@ export class SyncRunner {
   }
 
   /** Processed files go to the archive (pruned by age); failed and refused ones are kept apart. */
-  private async archive(run: SyncRun, file: string, status: string): Promise<void> {
+  /** Returns where the file went, or null when it could not be moved. */
+  private async archive(run: SyncRun, file: string, status: string): Promise<string | null> {
     const base = KEEP_AS_FAILED.has(status) ? this.opts.failedDir : this.opts.archiveDir;
     const day = new Date().toISOString().slice(0, 10);
     const rel = path.relative(this.opts.queueDir, file);
     const target = path.join(base, day, rel.startsWith('..') ? path.basename(file) : rel);
-    await moveFile(file, target).catch((err: unknown) => this.logger.warn('could not archive an upload', { runId: run.id, error: (err as Error).message }));
+    return moveFile(file, target).then(() => target, (err: unknown) => {
+      this.logger.warn('could not archive an upload', { runId: run.id, error: (err as Error).message });
+      return null;
+    });
   }
 }

@@ -4,8 +4,9 @@
  * a failure, a refusal or a crash leaves the database as it was. Callers (CLI, daemon, bench) only
  * hand in a SyncRequest and get a SyncResult back.
  */
+import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { Domain } from '../db/entities';
+import { Domain, type SyncRun } from '../db/entities';
 import { loadSettings } from '../db/settings-store';
 import { analyze, openSession, type SqlSession } from '../db/sql-session';
 import { IssueSink, StructuralError } from '../oneroster/issues';
@@ -20,10 +21,11 @@ import { applyObservers } from './apply/observers';
 import { applyUsers, plannedUserRemovals, prepareUsers } from './apply/users';
 import { ZonedDates } from './dates';
 import { interruptible, interruptReason, SyncInterrupted } from './interrupt';
-import { hashNewPasswords, pendingPasswords } from './passwords';
+import { resumePasswords, type ResumeOutcome } from './password-resume';
+import { hashNewPasswords, pendingPasswords, withHashingLock } from './passwords';
 import { readUpload } from './read-phase';
 import { ReferenceChecker } from './reference-checks';
-import { fileDigest, finishRun, startRun } from './run-store';
+import { fileDigest, finishRun, markPasswordsDone, recordPendingPasswords, startRun } from './run-store';
 import { checkSafety, type PlannedRemovals } from './safety';
 import { createStageTables, dropStageTables, explodeLists, indexStageTables } from './stage-tables';
 import { emptyCounts, type SyncCounts, type SyncRequest, type SyncResult, type SyncStatus } from './types';
@@ -92,17 +94,23 @@ export class SyncEngine {
         durationMs: finishedAt.getTime() - startedAt.getTime(), timings, passwordsPending,
       };
       await finishRun(this.ds, db, result);
+      const firstNewUserId = outcome.firstNewUserId;
+      if (passwordsPending && firstNewUserId !== null) {
+        // durable before any hashing: a stop or a crash from here on is resumed (password-resume.ts)
+        await recordPendingPasswords(this.ds, run.id, { pending: passwordsPending, fromUserId: firstNewUserId, source: path.resolve(req.zipPath) });
+      }
       log.info('sync finished', { status: result.status, durationMs: result.durationMs, counts, issues: result.issueTotals });
       req.onResult?.(result);
-      const firstNewUserId = outcome.firstNewUserId;
       if (passwordsPending && this.opts.hashPasswords !== false && firstNewUserId !== null) {
         const hash = async (signal: AbortSignal | undefined): Promise<number> => {
           const t0 = Date.now();
-          const hashed = await hashNewPasswords(db, firstNewUserId, (done) =>
-            req.onProgress?.({ phase: 'passwords', done, total: passwordsPending }), signal);
-          log.info('passwords hashed', { hashed, ms: Date.now() - t0 });
-          if (hashed < passwordsPending) log.warn('password hashing interrupted', { hashed, left: passwordsPending - hashed });
-          return passwordsPending - hashed;
+          const hashed = await withHashingLock(db, run.id, () => hashNewPasswords(db, firstNewUserId, (done) =>
+            req.onProgress?.({ phase: 'passwords', done, total: passwordsPending }), signal));
+          const left = await pendingPasswords(db, firstNewUserId);
+          log.info('passwords hashed', { hashed: hashed ?? 0, ms: Date.now() - t0 });
+          if (left === 0) await markPasswordsDone(this.ds, run.id);
+          else log.warn('password hashing interrupted; it resumes when the daemon next starts', { hashed: hashed ?? 0, left });
+          return left;
         };
         if (req.hashInBackground) {
           // the session (its staged passwords) goes with the hashing, and is released after it
@@ -118,6 +126,11 @@ export class SyncEngine {
     } finally {
       if (!sessionHandedOff) await closeSession(db);
     }
+  }
+
+  /** Hashes what a stop or a crash left of a run's new users' passwords (see password-resume.ts). */
+  resumePasswords(run: SyncRun, signal?: AbortSignal): Promise<ResumeOutcome> {
+    return resumePasswords(this.ds, run, { limits: this.opts.zipLimits ?? DEFAULT_ZIP_LIMITS, signal });
   }
 
   private async sync(db: SqlSession, req: SyncRequest, s: {

@@ -11,9 +11,15 @@ import { hashPassword } from '../util/password-hash';
 // small enough that a stop (Ctrl-C) waits for one batch of hashes, a few seconds, not minutes
 const BATCH = 32;
 
+/**
+ * Where the plain passwords come from: the sync's own staged users, or the run's file read again
+ * to resume (password-resume.ts). Both tables have ext, password and ok.
+ */
+export type PasswordTable = 'stage_users' | 'password_source';
+
 /** Users created by this sync whose staged row carries a password. */
-export async function pendingPasswords(db: SqlSession, firstNewUserId: number): Promise<number> {
-  const rows = await db.query<{ n: number | string }>(`SELECT count(*) AS n FROM stage_users s
+export async function pendingPasswords(db: SqlSession, firstNewUserId: number, from: PasswordTable = 'stage_users'): Promise<number> {
+  const rows = await db.query<{ n: number | string }>(`SELECT count(*) AS n FROM ${from} s
     JOIN lms_user u ON u.external_id = s.ext AND u.id >= $1 AND u.domain_id IN (SELECT id FROM scope_domain)
     WHERE s.ok = 1 AND s.password IS NOT NULL AND u.password_hash IS NULL`, [firstNewUserId]);
   return Number(rows[0]?.n ?? 0);
@@ -21,11 +27,11 @@ export async function pendingPasswords(db: SqlSession, firstNewUserId: number): 
 
 /** Hashes them batch by batch; stops between batches once `signal` fires. Returns how many it stored. */
 export async function hashNewPasswords(db: SqlSession, firstNewUserId: number, onProgress?: (done: number) => void,
-  signal?: AbortSignal): Promise<number> {
+  signal?: AbortSignal, from: PasswordTable = 'stage_users'): Promise<number> {
   let done = 0;
   let after = firstNewUserId - 1;
   while (!signal?.aborted) {
-    const rows = await db.query<{ id: number; password: string }>(`SELECT u.id, s.password FROM stage_users s
+    const rows = await db.query<{ id: number; password: string }>(`SELECT u.id, s.password FROM ${from} s
       JOIN lms_user u ON u.external_id = s.ext AND u.domain_id IN (SELECT id FROM scope_domain)
       WHERE s.ok = 1 AND s.password IS NOT NULL AND u.id > $1 AND u.password_hash IS NULL ORDER BY u.id LIMIT ${BATCH}`, [after]);
     if (!rows.length) return done;
@@ -40,6 +46,25 @@ export async function hashNewPasswords(db: SqlSession, firstNewUserId: number, o
     onProgress?.(done);
   }
   return done;
+}
+
+/** The second key space of the advisory locks (the first is the domain locks'): "rdpw". */
+const HASHING_LOCK_SPACE = 0x72647077;
+
+/**
+ * One hasher per run, also across daemons sharing a PostgreSQL database: the sync's own hashing
+ * and a resume after a restart must not both hash the same users. Held by the session's connection,
+ * so a crash releases it. SQLite has one daemon per file, kept apart in process (see the runner).
+ */
+export async function withHashingLock<T>(db: SqlSession, runId: number, fn: () => Promise<T>): Promise<T | null> {
+  if (db.dialect !== 'postgres') return fn();
+  const rows = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [HASHING_LOCK_SPACE, runId]);
+  if (!rows[0]?.ok) return null;
+  try {
+    return await fn();
+  } finally {
+    await db.query('SELECT pg_advisory_unlock($1, $2)', [HASHING_LOCK_SPACE, runId]).catch(() => undefined);
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DataSource } from 'typeorm';
+import { In, IsNull, MoreThan, type DataSource } from 'typeorm';
 import { SyncIssueRow, SyncRun } from '../db/entities';
 import type { SqlSession } from '../db/sql-session';
 import type { SyncIssue } from '../oneroster/issues';
@@ -58,4 +58,27 @@ async function saveIssues(db: SqlSession, runId: number, issues: readonly SyncIs
 export async function loadIssues(ds: DataSource, runId: number): Promise<SyncIssue[]> {
   const rows = await ds.getRepository(SyncIssueRow).find({ where: { runId }, order: { seq: 'ASC' } });
   return rows.map((r) => ({ severity: r.severity, code: r.code as SyncIssue['code'], file: r.file, line: r.line, column: r.column, sourcedId: r.sourcedId, message: r.message }));
+}
+
+/** What is left to hash after the run committed, and where its passwords can be read again. */
+export async function recordPendingPasswords(ds: DataSource, runId: number, p: { pending: number; fromUserId: number; source: string }): Promise<void> {
+  await ds.getRepository(SyncRun).update({ id: runId }, { passwordsPending: p.pending, passwordsFromUserId: p.fromUserId, passwordSource: p.source });
+}
+
+/** The file moved (to the archive): resuming reads it there. */
+export async function movePasswordSource(ds: DataSource, runId: number, source: string): Promise<void> {
+  await ds.getRepository(SyncRun).update({ id: runId, passwordsDoneAt: IsNull() }, { passwordSource: source });
+}
+
+/** Hashing of the run's new users ended: every one got its hash, or resuming is not possible. */
+export async function markPasswordsDone(ds: DataSource, runId: number): Promise<void> {
+  await ds.getRepository(SyncRun).update({ id: runId }, { passwordsDoneAt: new Date() });
+}
+
+/** Runs whose new users may still wait for their hashes (a stop or a crash cut hashing short). */
+export async function runsWithPasswordsLeft(ds: DataSource): Promise<SyncRun[]> {
+  return ds.getRepository(SyncRun).find({
+    where: { passwordsPending: MoreThan(0), passwordsDoneAt: IsNull(), status: In(['succeeded', 'completed_with_errors']) },
+    order: { id: 'ASC' },
+  });
 }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { generateRoster } from '../../bench/generate';
 import { SyncRun, User } from '../../src/db/entities';
@@ -15,15 +16,23 @@ import { BIN, cliDatabase, type CliDatabase } from './harness';
 
 interface Stopped { code: number | null; stderr: string }
 
-/** Runs `rosterdrop sync`, sends `signal` once stderr matches `when`, and waits for the exit. */
-function syncAndSignal(env: NodeJS.ProcessEnv, args: string[], when: RegExp, signal: NodeJS.Signals): Promise<Stopped> {
+/**
+ * Runs `rosterdrop sync`, sends `signal` once stderr matches `when` (and then `ready()` holds), and
+ * waits for the exit.
+ */
+function syncAndSignal(env: NodeJS.ProcessEnv, args: string[], when: RegExp, signal: NodeJS.Signals,
+  ready: () => Promise<boolean> = async () => true): Promise<Stopped> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'sync', ...args], { cwd: REPO_ROOT, env: { ...env, LOG_LEVEL: 'debug' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let sent = false;
+    const send = async (): Promise<void> => {
+      while (!(await ready())) await sleep(25);
+      child.kill(signal);
+    };
     child.stderr.setEncoding('utf8').on('data', (s: string) => {
       stderr += s;
-      if (!sent && when.test(stderr)) { sent = true; child.kill(signal); }
+      if (!sent && when.test(stderr)) { sent = true; send().catch(reject); }
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stderr }));
@@ -62,7 +71,11 @@ describe('stopping rosterdrop sync', { concurrency: true }, () => {
         const roster = await generateRoster({ enrollments: 1_000, seed: 7, passwords: true, dir: path.join(db.dir, 'pw') });
         const ds = await db.ds();
         const lastId = Number((await ds.getRepository(User).createQueryBuilder('u').select('max(u.id)', 'n').getRawOne<{ n: number | null }>())?.n ?? 0);
-        const stopped = await syncAndSignal(db.env, ['district', roster.zipPath, '--no-progress'], /hashing \d+ new users' passwords/, 'SIGTERM');
+        const hashedSoFar = async (): Promise<number> => ds.getRepository(User).createQueryBuilder('u')
+          .where('u.id > :id AND u.password_hash IS NOT NULL', { id: lastId }).getCount();
+        // signalled once the first batch is stored: the stop then comes between batches
+        const stopped = await syncAndSignal(db.env, ['district', roster.zipPath, '--no-progress'], /hashing \d+ new users' passwords/, 'SIGTERM',
+          async () => (await hashedSoFar()) > 0);
         assert.equal(stopped.code, 143, stopped.stderr.slice(-3000));
         const said = /(\d+) of (\d+) new users have no password yet/.exec(stopped.stderr);
         assert.ok(said, stopped.stderr.slice(-3000));
@@ -74,6 +87,9 @@ describe('stopping rosterdrop sync', { concurrency: true }, () => {
         assert.ok(pending > 32, `more than one batch to hash (${pending})`);
         assert.ok(left > 0 && left < pending, `stopped part-way: ${left} of ${pending} left`);
         assert.equal(hashed, pending - left, 'the count the CLI printed is the count in the LMS');
+        // what the daemon needs to resume it at its next start
+        assert.deepEqual([run.passwordsPending, run.passwordsDoneAt, run.passwordSource], [pending, null, path.resolve(roster.zipPath)]);
+        assert.match(stopped.stderr, /the daemon \(`rosterdrop serve`\) resumes it from /);
       });
     });
   }

@@ -10,11 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import { generateRoster } from '../../bench/generate';
 import { daemonPoolSize } from '../../src/config/daemon';
 import { openDatabase } from '../../src/db/data-source';
-import { SyncRun } from '../../src/db/entities';
+import { SyncRun, User } from '../../src/db/entities';
 import { domainLocks } from '../../src/queue/domain-lock';
 import { UploadIntake } from '../../src/queue/intake';
 import { classifyUpload } from '../../src/queue/intake-path';
@@ -22,6 +22,7 @@ import { claimRun, enqueueRun } from '../../src/queue/job-store';
 import { SyncRunner, type RunOutcome } from '../../src/queue/runner';
 import { SyncEngine } from '../../src/sync/engine';
 import { silentLogger } from '../../src/util/logger';
+import { verifyPassword } from '../../src/util/password-hash';
 import { databaseKinds, openTestDatabase, type TestDatabase } from '../helpers/db';
 import { newRoot, scopeIds, snapshot } from '../helpers/lms';
 import { standardRoster } from '../helpers/roster';
@@ -191,6 +192,36 @@ describe('upload queue', { concurrency: true }, () => {
         await runner.stop(5000);
       });
 
+      it('at its start the daemon finishes password hashing that was cut short (here a stopped CLI sync), from the run\'s own file', async () => {
+        const dir = fs.mkdtempSync(path.join(tmp.dir, 'r-'));
+        const h = new Harness(db.ds, dir);
+        const d = await newRoot(db.ds, {}, 'qr');
+        const students = 40;
+        const roster = standardRoster(students);
+        for (let i = 1; i <= students; i++) roster.set('users', `s${i}`, { password: `Resume-me-${i}` });
+        const zip = await roster.zip(dir, 'cli.zip');
+        const stop = new AbortController();
+        const cut = await new SyncEngine(db.ds).run({ domainId: d.id, zipPath: zip, source: 'cli', signal: stop.signal,
+          onProgress: (p) => { if (p.phase === 'passwords') stop.abort('SIGINT'); } });
+        assert.ok(cut.passwordsLeft && cut.passwordsLeft >= students - 32, `cut short after one batch (${cut.passwordsLeft} left)`);
+        const sids = Array.from({ length: students }, (_, i) => `or-s${i + 1}`);
+        const domains = await scopeIds(db.ds, d.id);
+        const users = async () => db.ds.getRepository(User).find({ where: { externalId: In(sids), domainId: In(domains) } });
+        const unhashed = async (): Promise<number> => (await users()).filter((u) => u.passwordHash === null).length;
+        assert.equal((await users()).length, students);
+        assert.equal(await unhashed(), cut.passwordsLeft);
+
+        const runner = h.runner();
+        await runner.start();
+        const deadline = Date.now() + 60_000;
+        while (await unhashed() > 0 && Date.now() < deadline) await sleep(200);
+        assert.equal(await unhashed(), 0, 'every one of them was hashed');
+        assert.ok((await db.ds.getRepository(SyncRun).findOneByOrFail({ id: cut.runId })).passwordsDoneAt, 'and the run is marked done');
+        const s33 = (await users()).find((u) => u.externalId === 'or-s33');
+        assert.equal(await verifyPassword('Resume-me-33', s33?.passwordHash ?? null), true);
+        await runner.stop(5000);
+      });
+
       if (kind === 'postgres') {
         it('two daemons on one PostgreSQL run each upload once and never one domain twice at once', async () => {
           const dir = fs.mkdtempSync(path.join(tmp.dir, 'c-'));
@@ -244,7 +275,7 @@ describe('upload queue', { concurrency: true }, () => {
           assert.ok(Math.max(...starts) < Math.min(...ends), 'all six ran at the same time');
         });
 
-        it('new users\' passwords are hashed after the run: the domain\'s next upload does not wait for them; stop() ends the hashing', async () => {
+        it('new users\' passwords are hashed after the run: the domain\'s next upload does not wait for them; stop() ends the hashing; the next start resumes it', async () => {
           const dir = fs.mkdtempSync(path.join(tmp.dir, 'p-'));
           const h = new Harness(db.ds, dir);
           const d = await newRoot(db.ds, {}, 'qp');
@@ -278,6 +309,19 @@ describe('upload queue', { concurrency: true }, () => {
           const left = await unhashed();
           assert.ok(Date.now() - t0 < 15_000, `stop() waits for one batch of hashes at most (${Date.now() - t0} ms)`);
           assert.ok(left > 0 && left <= pending - 32, `hashing stopped part-way, after at least one batch: ${left} of ${pending} left`);
+
+          // the next start resumes it from the archived file, and finishes it
+          const stopped = await db.ds.getRepository(SyncRun).findOneByOrFail({ id: first!.id });
+          assert.equal(stopped.passwordsDoneAt, null);
+          assert.ok(stopped.passwordSource?.startsWith(path.join(dir, 'archive') + path.sep), `read again from the archive: ${stopped.passwordSource}`);
+          assert.ok(fs.existsSync(stopped.passwordSource ?? ''), 'the archived file is there');
+          const restarted = h.runner();
+          await restarted.start();
+          const deadline = Date.now() + 90_000;
+          while (await unhashed() > 0 && Date.now() < deadline) await sleep(500);
+          assert.equal(await unhashed(), 0, 'every new user got a hash after the restart');
+          await restarted.stop(5000);
+          assert.ok((await db.ds.getRepository(SyncRun).findOneByOrFail({ id: first!.id })).passwordsDoneAt, 'and the run is marked done');
         });
       }
     });

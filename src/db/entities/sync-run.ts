@@ -77,6 +77,22 @@ export class SyncRun {
   @Column({ type: 'integer', default: 0 })
   attempts: number;
 
+  /** new users whose password still had to be hashed when the run committed */
+  @Column({ name: 'passwords_pending', type: 'integer', default: 0 })
+  passwordsPending: number;
+
+  /** the first user id the run created: the users hashing looks at */
+  @Column({ name: 'passwords_from_user_id', type: 'integer', nullable: true })
+  passwordsFromUserId: number | null;
+
+  /** where the run's file can be read again to resume hashing (the archive, once moved there) */
+  @Column({ name: 'password_source', type: 'text', nullable: true })
+  passwordSource: string | null;
+
+  /** when hashing ended (done, or given up); null while some may be left */
+  @Column({ name: 'passwords_done_at', type: Date, nullable: true })
+  passwordsDoneAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt: Date;
 }

@@ -1,5 +1,6 @@
 import { InitialSchema1795392000000 } from './1795392000000-InitialSchema';
 import { UploadQueue1795478400000 } from './1795478400000-UploadQueue';
+import { PasswordResume1795651200000 } from './1795651200000-PasswordResume';
 
 /** Every migration, oldest first. Listed explicitly so the compiled bundle needs no glob. */
-export const MIGRATIONS = [InitialSchema1795392000000, UploadQueue1795478400000];
+export const MIGRATIONS = [InitialSchema1795392000000, UploadQueue1795478400000, PasswordResume1795651200000];

@@ -34,10 +34,6 @@ export async function prepareUsers(ctx: ApplyContext): Promise<number> {
  */
 async function rejectUsernameConflicts(ctx: ApplyContext): Promise<number> {
   const { db } = ctx;
-  // LMS users that keep their (domain, username) after the sync: not matched, or matched and unchanged
-  const staying = `SELECT u.id, u.domain_id, u.username, u.external_id FROM lms_user u
-    LEFT JOIN user_target m ON m.live_id = u.id AND m.deleted = 0
-    WHERE u.domain_id IN ${IN_SCOPE} AND (m.live_id IS NULL OR (m.username = u.username AND m.domain_id = u.domain_id))`;
   const conflicts = await db.query<{ line: number; sid: string; username: string; other_line: number | null; other_ext: string | null }>(`
     SELECT t.line, t.sid, t.username, d.first_line AS other_line, NULL AS other_ext
     FROM user_target t
@@ -45,9 +41,14 @@ async function rejectUsernameConflicts(ctx: ApplyContext): Promise<number> {
           GROUP BY domain_id, username HAVING count(*) > 1) d ON d.domain_id = t.domain_id AND d.username = t.username
     WHERE t.deleted = 0 AND t.line > d.first_line
     UNION ALL
+    -- another LMS user holds the name (few rows, none in a re-sync: each user holds its own), and
+    -- keeps it after the sync: it is not in the file (m), or the file leaves its name as it is
     SELECT t.line, t.sid, t.username, NULL, coalesce(u.external_id, '(made by hand)')
-    FROM user_target t JOIN (${staying}) u ON u.domain_id = t.domain_id AND u.username = t.username
+    FROM user_target t
+    JOIN lms_user u ON u.domain_id = t.domain_id AND u.username = t.username
+    LEFT JOIN user_target m ON m.live_id = u.id AND m.deleted = 0
     WHERE t.deleted = 0 AND (t.live_id IS NULL OR u.id <> t.live_id)
+      AND (m.live_id IS NULL OR (m.username = u.username AND m.domain_id = u.domain_id))
     ORDER BY 1`);
   const seen = new Set<number>();
   for (const c of conflicts) {
