@@ -5,7 +5,7 @@
  * 1M enrollments), but V8 picks a growth factor of up to 4× for a busy allocator, and the longer a
  * sync runs the larger the garbage it lets pile up: peak RSS went from 140 MB at 100k to 230 MB at
  * 1M, all of it garbage. A fixed factor of 1.6 kept the 1M peak at 160 MB with the same read
- * speed (30% cost 5% of the read; --optimize-for-size halved the speed). See bench/README.md.
+ * speed (30% cost 5% of the read; --optimize-for-size halved the speed). See README, "Speed and memory".
  */
 import v8 from 'node:v8';
 
