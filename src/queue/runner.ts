@@ -254,8 +254,10 @@ export class SyncRunner {
     await this.report(run, outcome).catch((err: unknown) => log.error('report failed', { error: (err as Error).message }));
   }
 
-  /** Processed files go to the archive (pruned by age); failed and refused ones are kept apart. */
-  /** Returns where the file went, or null when it could not be moved. */
+  /**
+   * Processed files go to the archive (pruned by age); failed and refused ones are kept apart.
+   * Returns where the file went, or null when it could not be moved.
+   */
   private async archive(run: SyncRun, file: string, status: string): Promise<string | null> {
     const base = KEEP_AS_FAILED.has(status) ? this.opts.failedDir : this.opts.archiveDir;
     const day = new Date().toISOString().slice(0, 10);
