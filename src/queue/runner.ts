@@ -147,7 +147,7 @@ export class SyncRunner {
         log.info('resuming password hashing', { pending: run.passwordsPending });
         const r = await this.engine.resumePasswords(run, this.stopHashing.signal)
           .catch((err: unknown) => { log.error('resuming password hashing failed', { error: (err as Error).message }); return null; });
-        if (r?.status === 'impossible') log.error('cannot resume password hashing: these users stay without a password', { reason: r.reason, left: r.left });
+        if (r?.status === 'impossible') log.error('cannot resume password hashing: the users it had not reached stay without a password', { reason: r.reason, pendingAtCommit: r.pending });
         else if (r?.status === 'busy') log.info('another daemon is hashing these passwords');
         else if (r) log.info('resumed password hashing', { hashed: r.hashed, left: r.left });
         left += r?.status === 'hashed' ? r.left : 0;

@@ -21,8 +21,12 @@ import { fileDigest, markPasswordsDone } from './run-store';
 
 export type ResumeOutcome =
   | { status: 'hashed'; hashed: number; left: number }
-  /** not possible (file gone or changed): recorded as done, the users stay without a password */
-  | { status: 'impossible'; reason: string; left: number }
+  /**
+   * not possible (file gone or changed): recorded as done, the users not yet reached stay without a
+   * password. `pending` is how many waited at the commit (which of them were reached is unknown
+   * without the file).
+   */
+  | { status: 'impossible'; reason: string; pending: number }
   /** another process holds the run's hashing lock */
   | { status: 'busy' };
 
@@ -31,7 +35,7 @@ export async function resumePasswords(ds: DataSource, run: SyncRun, opts: { limi
   const source = run.passwordSource;
   const impossible = async (reason: string): Promise<ResumeOutcome> => {
     await markPasswordsDone(ds, run.id);
-    return { status: 'impossible', reason, left: run.passwordsPending };
+    return { status: 'impossible', reason, pending: run.passwordsPending };
   };
   if (from === null || !source) return impossible('the run recorded no file to read the passwords from');
   if (!fs.existsSync(source)) return impossible(`its file is gone (${source})`);
