@@ -115,6 +115,9 @@ export class SyncEngine {
         if (req.hashInBackground) {
           // the session (its staged passwords) goes with the hashing, and is released after it
           const { signal, started } = req.hashInBackground;
+          // hashing needs stage_users (a TEMP table) and the domain scope: the rest of the staged
+          // file can go now rather than hours later
+          await db.clearScratch(['scope_domain']);
           sessionHandedOff = true;
           started(hash(signal).finally(() => closeSession(db)));
         } else {

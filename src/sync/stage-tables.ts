@@ -1,5 +1,5 @@
 /**
- * The staging tables a sync loads the file into (connection-private temp tables), so that
+ * The staging tables a sync loads the file into (work tables only its session uses), so that
  * duplicates, references, the plan and the apply are set-based SQL rather than per-row round trips
  * or in-memory maps. Every row keeps its line number for issues.
  */
@@ -66,7 +66,8 @@ export async function createStageTables(db: SqlSession): Promise<void> {
   for (const [table, cols] of Object.entries(STAGE)) {
     const defs = Object.entries(cols).map(([name, type]) => `${name} ${sqlType(db.dialect, type)}`).join(', ');
     await db.run(`DROP TABLE IF EXISTS ${table}`);
-    await db.run(`CREATE TEMP TABLE ${table} (${defs})`);
+    // stage_users holds the file's plain passwords: a TEMP table, which no other session can read
+    await db.run(`CREATE ${table === 'stage_users' ? 'TEMP TABLE' : db.scratch} ${table} (${defs})`);
   }
 }
 

@@ -67,3 +67,73 @@ for (const kind of databaseKinds()) {
     });
   });
 }
+
+describe('SQL session [postgres]: work tables in a schema of the session’s own', () => {
+  let db: TestDatabase | null = null;
+  before(async () => {
+    if (databaseKinds().includes('postgres')) db = await openTestDatabase('postgres');
+  });
+  after(async () => { await db?.close(); });
+
+  const schemaOf = async (session: SqlSession, table: string) => (await session.query<{ nspname: string; relpersistence: string }>(
+    `SELECT n.nspname, c.relpersistence FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relname = $1 AND pg_table_is_visible(c.oid)`, [table]))[0];
+  const schemaExists = async (name: string) => (await db!.ds.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [name]) as unknown[]).length > 0;
+
+  test('scratch tables are UNLOGGED in rosterdrop_work_<pid>, TEMP ones stay TEMP, and release drops the schema and resets the connection', async (t) => {
+    if (!db) return t.skip('PostgreSQL not configured');
+    const session = await openSession(db.ds);
+    const [{ pid }] = await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const schema = `rosterdrop_work_${pid}`;
+    assert.equal(session.scratch, 'UNLOGGED TABLE');
+    await session.run(`CREATE ${session.scratch} t_work (n integer)`);
+    await session.run('CREATE TEMP TABLE t_secret (n integer)');
+    assert.deepEqual({ ...(await schemaOf(session, 't_work')) }, { nspname: schema, relpersistence: 'u' });
+    assert.equal((await schemaOf(session, 't_secret')).relpersistence, 't');
+    await session.run(`CREATE ${session.scratch} t_kept (n integer)`);
+    await session.clearScratch(['t_kept']);
+    assert.equal(await schemaOf(session, 't_work'), undefined, 'clearScratch drops the work tables');
+    assert.equal((await schemaOf(session, 't_kept')).nspname, schema, 'but those it is told to keep');
+    assert.equal((await schemaOf(session, 't_secret')).relpersistence, 't', 'and leaves the TEMP ones');
+    await session.release();
+    assert.equal(await schemaExists(schema), false);
+    // every pooled connection comes back without the schema on its path
+    const paths = await Promise.all([1, 2, 3].map(() => db!.ds.query('SHOW search_path') as Promise<Array<{ search_path: string }>>));
+    for (const [row] of paths) assert.doesNotMatch(row.search_path, /rosterdrop_work_/);
+  });
+
+  test('a schema left by a session that died is dropped when the next session opens', async (t) => {
+    if (!db) return t.skip('PostgreSQL not configured');
+    const live = new Set((await db.ds.query('SELECT pid FROM pg_stat_activity') as Array<{ pid: number }>).map((r) => Number(r.pid)));
+    let dead = 4_000_000;
+    while (live.has(dead)) dead++;
+    await db.ds.query(`CREATE SCHEMA rosterdrop_work_${dead}`);
+    await db.ds.query(`CREATE UNLOGGED TABLE rosterdrop_work_${dead}.stage_enrollments (n integer)`);
+    const session = await openSession(db.ds);
+    try {
+      assert.equal(await schemaExists(`rosterdrop_work_${dead}`), false);
+    } finally {
+      await session.release();
+    }
+  });
+
+  test('a join over work tables may run in parallel; the same join over TEMP tables may not', async (t) => {
+    if (!db) return t.skip('PostgreSQL not configured');
+    const session = await openSession(db.ds);
+    try {
+      // make parallel plans free so that only the table kind decides
+      await session.run('SET parallel_setup_cost = 0; SET min_parallel_table_scan_size = 0; SET parallel_tuple_cost = 0');
+      const plan = async (kind: string, name: string) => {
+        await session.run(`CREATE ${kind} ${name} AS SELECT g AS n FROM generate_series(1, 20000) g`);
+        await session.run(`ANALYZE ${name}`);
+        const rows = await session.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT count(*) FROM ${name} a JOIN ${name} b ON a.n = b.n`);
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      };
+      assert.match(await plan(session.scratch, 't_par_work'), /Gather/);
+      assert.doesNotMatch(await plan('TEMP TABLE', 't_par_temp'), /Gather/);
+    } finally {
+      await session.run('RESET parallel_setup_cost; RESET min_parallel_table_scan_size').catch(() => undefined);
+      await session.release();
+    }
+  });
+});

@@ -35,7 +35,7 @@ export async function count(db: SqlSession, sql: string, params?: SqlValue[]): P
 /** Rebuilds the scope table: the root domain and all its descendants. */
 export async function refreshScope(db: SqlSession, rootId: number): Promise<void> {
   await db.run('DROP TABLE IF EXISTS scope_domain');
-  await db.run(`CREATE TEMP TABLE scope_domain AS
+  await db.run(`CREATE ${db.scratch} scope_domain AS
     WITH RECURSIVE t(id) AS (SELECT id FROM domain WHERE id = $1 UNION SELECT d.id FROM domain d JOIN t ON d.parent_id = t.id)
     SELECT id FROM t`, [rootId]);
   await analyze(db, ['scope_domain']);

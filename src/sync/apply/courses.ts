@@ -20,7 +20,7 @@ interface ClassRow {
 async function* classContexts(ctx: ApplyContext): AsyncGenerator<ClassContext[]> {
   // the primary teachers (a few per class) once, indexed: far cheaper than a range scan of all enrollments per page
   await ctx.db.run('DROP TABLE IF EXISTS primary_teacher');
-  await ctx.db.run(`CREATE TEMP TABLE primary_teacher AS
+  await ctx.db.run(`CREATE ${ctx.db.scratch} primary_teacher AS
     SELECT e.class_sid, e.line, e.user_sid AS sid, coalesce(u.given_name, lu.given_name) AS given_name,
            coalesce(u.family_name, lu.family_name) AS family_name
     FROM stage_enrollments e
@@ -82,7 +82,7 @@ export async function deriveCourses(ctx: ApplyContext): Promise<void> {
   await analyzeStageTables(ctx.db, ['stage_target_courses']);
   await ctx.db.run('DROP TABLE IF EXISTS course_target');
   // base courses shared by several classes were derived once per class, identically: keep one
-  await ctx.db.run(`CREATE TEMP TABLE course_target AS
+  await ctx.db.run(`CREATE ${ctx.db.scratch} course_target AS
     SELECT t.ext, min(t.kind) AS kind, min(t.domain_id) AS domain_id, min(t.title) AS title, min(t.base_ext) AS base_ext,
            min(t.owner_sid) AS owner_sid, min(t.term) AS term, min(t.start_at) AS start_at, min(t.end_at) AS end_at,
            min(t.metadata) AS metadata, min(t.enrollment_ext) AS enrollment_ext,

@@ -62,7 +62,7 @@ export async function applyDomains(ctx: ApplyContext): Promise<void> {
   await refreshScope(db, ctx.root.id);
   // org sourcedId → domain, for every managed domain in scope (delta files may reference orgs not in the file)
   await db.run('DROP TABLE IF EXISTS org_domain');
-  await db.run('CREATE TEMP TABLE org_domain (sid text PRIMARY KEY, domain_id integer)');
+  await db.run(`CREATE ${db.scratch} org_domain (sid text PRIMARY KEY, domain_id integer)`);
   const rows = [...live.entries()].map(([ext, d]) => [ext.slice(3), d.id]);
   const unique = new Map(rows.map((r) => [r[0] as string, r]));
   await db.load('org_domain', ['sid', 'domain_id'], [[...unique.values()]]);

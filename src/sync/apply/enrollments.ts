@@ -21,7 +21,7 @@ function sameFlag(values: Record<Field, string>): string {
 export async function prepareEnrollments(ctx: ApplyContext): Promise<void> {
   const { db } = ctx;
   await db.run('DROP TABLE IF EXISTS enrollment_target');
-  await db.run(`CREATE TEMP TABLE enrollment_target AS
+  await db.run(`CREATE ${db.scratch} enrollment_target AS
     SELECT e.ext, c.id AS course_id, u.id AS user_id, c.domain_id, e.lms_role AS role, e.start_at, e.end_at, e.metadata, e.deleted,
            x.id AS live_id, x.status AS live_status,
            ${sameFlag({ course_id: 'c.id', user_id: 'u.id', domain_id: 'c.domain_id', role: 'e.lms_role', start_at: 'e.start_at', end_at: 'e.end_at', metadata: 'e.metadata' })} AS same
@@ -57,7 +57,7 @@ async function unsharedEnrollments(ctx: ApplyContext): Promise<string> {
   if (!found.has(ctx)) {
     const state = unsharedAction(ctx) === 'delete' ? '' : " AND status = 'active'";
     await ctx.db.run('DROP TABLE IF EXISTS unshared_enrollment');
-    await ctx.db.run(`CREATE TEMP TABLE unshared_enrollment AS
+    await ctx.db.run(`CREATE ${ctx.db.scratch} unshared_enrollment AS
       SELECT id, CASE WHEN external_id LIKE 'or-base:%' THEN 1 ELSE 0 END AS is_base
       FROM enrollment WHERE ${MANAGED} AND domain_id IN ${IN_SCOPE}${state}
       AND NOT EXISTS (SELECT 1 FROM stage_enrollments s WHERE s.ext = enrollment.external_id)

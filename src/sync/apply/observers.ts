@@ -24,12 +24,12 @@ export async function applyObservers(ctx: ApplyContext): Promise<void> {
 
   // pairs first, materialized: SQLite would otherwise re-run the pair query for every LMS user it joins
   await db.run('DROP TABLE IF EXISTS observer_pair');
-  await db.run(`CREATE TEMP TABLE observer_pair AS SELECT DISTINCT
+  await db.run(`CREATE ${db.scratch} observer_pair AS SELECT DISTINCT
       CASE WHEN su.role = 'student' THEN ag.sid ELSE su.sid END AS observer_sid,
       CASE WHEN su.role = 'student' THEN su.sid ELSE ag.sid END AS student_sid ${pairs}
     WHERE (su.role = 'student' AND ag.role IN ${OBSERVER_ROLES}) OR (su.role IN ${OBSERVER_ROLES} AND ag.role = 'student')`);
   await db.run('DROP TABLE IF EXISTS observer_target');
-  await db.run(`CREATE TEMP TABLE observer_target AS
+  await db.run(`CREATE ${db.scratch} observer_target AS
     SELECT DISTINCT ob.id AS observer_id, st.id AS student_id, 'or-observer:' || p.observer_sid || ':' || p.student_sid AS ext
     FROM observer_pair p
     JOIN lms_user ob ON ob.external_id = 'or-' || p.observer_sid AND ob.domain_id IN ${IN_SCOPE}

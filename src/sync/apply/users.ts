@@ -16,7 +16,7 @@ const assign = FIELDS.map((f) => `${f} = t.${f}`).join(', ');
 export async function prepareUsers(ctx: ApplyContext): Promise<number> {
   const { db } = ctx;
   await db.run('DROP TABLE IF EXISTS user_target');
-  await db.run(`CREATE TEMP TABLE user_target AS
+  await db.run(`CREATE ${db.scratch} user_target AS
     SELECT s.line, s.sid, s.ext, od.domain_id, s.username, s.given_name, s.family_name, s.email, s.metadata, s.deleted,
            u.id AS live_id, u.status AS live_status
     FROM stage_users s
