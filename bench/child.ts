@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { baselinePostgres, baselineSqlite } from './baseline';
+import { insertFloorPostgres, insertFloorSqlite, readFloor } from './floors';
 import { generateRoster } from './generate';
 import type { ChildArgs, ChildReport, ParserFigure } from './measure';
 import { passwordSample, runSync } from './sync-op';
@@ -39,6 +40,14 @@ async function runOp(args: ChildArgs): Promise<{ seconds: number; result: unknow
       // as the rosterdrop command does (src/cli/main.ts): a sync's peak RSS is the product's
       boundHeapGrowth();
       return runSync(args);
+    case 'read-floor': {
+      const r = await readFloor(args.zipPath);
+      return { seconds: r.seconds, result: r };
+    }
+    case 'insert-floor': {
+      const r = args.databaseUrl ? await insertFloorPostgres(args.databaseUrl) : insertFloorSqlite(args.sqlitePath ?? '');
+      return { seconds: r.seconds, result: r };
+    }
     case 'password-sample':
       return passwordSample(args.hashes);
     case 'parsers': {

@@ -25,6 +25,8 @@ export type ChildArgs =
       /** setting overrides for the bench domain, applied when the domain is created */
       settings?: Record<string, unknown>;
     }
+  | { op: 'read-floor'; zipPath: string }
+  | { op: 'insert-floor'; databaseUrl?: string; sqlitePath?: string }
   | { op: 'parsers'; csvPath: string }
   | { op: 'password-sample'; hashes: number };
 
