@@ -184,9 +184,13 @@ class PgSession implements SqlSession {
 
   async release(): Promise<void> {
     try {
-      // the connection goes back to TypeORM's pool: leave it as it came
+      // the connection goes back to TypeORM's pool: leave it as it came, also after a failed
+      // statement left a transaction aborted (ROLLBACK outside one is only a warning)
+      await this.client.query('ROLLBACK');
       if (this.schema) await this.client.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
       await this.client.query('RESET search_path; RESET work_mem; RESET temp_buffers; RESET parallel_tuple_cost');
+    } catch {
+      // a broken connection: nothing to tidy, and releasing it must not fail a finished sync
     } finally {
       await this.runner.release();
     }

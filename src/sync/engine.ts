@@ -117,7 +117,7 @@ export class SyncEngine {
           const { signal, started } = req.hashInBackground;
           // hashing needs stage_users (a TEMP table) and the domain scope: the rest of the staged
           // file can go now rather than hours later
-          await db.clearScratch(['scope_domain']);
+          await db.clearScratch(['scope_domain']).catch(() => undefined); // else they go at release
           sessionHandedOff = true;
           started(hash(signal).finally(() => closeSession(db)));
         } else {

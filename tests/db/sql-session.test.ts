@@ -102,6 +102,17 @@ describe('SQL session [postgres]: work tables in a schema of the session’s own
     for (const [row] of paths) assert.doesNotMatch(row.search_path, /rosterdrop_work_/);
   });
 
+  test('release after a failed statement in a transaction still drops the schema', async (t) => {
+    if (!db) return t.skip('PostgreSQL not configured');
+    const session = await openSession(db.ds);
+    const [{ pid }] = await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    await session.begin();
+    await session.run(`CREATE ${session.scratch} t_aborted (n integer)`);
+    await assert.rejects(session.run('SELECT 1 / 0'));
+    await session.release();
+    assert.equal(await schemaExists(`rosterdrop_work_${pid}`), false);
+  });
+
   test('a schema left by a session that died is dropped when the next session opens', async (t) => {
     if (!db) return t.skip('PostgreSQL not configured');
     const live = new Set((await db.ds.query('SELECT pid FROM pg_stat_activity') as Array<{ pid: number }>).map((r) => Number(r.pid)));
