@@ -17,6 +17,8 @@ export const EXIT = {
   refused: 5,
   /** the database cannot be opened, or PostgreSQL needs `rosterdrop migrate` */
   database: 6,
+  /** another sync of the domain is running (the daemon's, or another shell's); nothing was done */
+  busy: 7,
   /** cancelled with Ctrl-C (SIGINT) at a prompt or during a sync */
   interrupted: 130,
   /** a sync stopped by SIGTERM */
@@ -58,6 +60,7 @@ Exit codes:
   4  sync failed: the upload was rejected, nothing changed
   5  sync refused by the safety threshold, nothing changed (use --force if intended)
   6  database unavailable, or PostgreSQL needs \`rosterdrop migrate\`
+  7  another sync of the domain is running (the daemon's or another shell's): nothing was done; try again later
   130, 143  stopped by Ctrl-C (SIGINT) or SIGTERM: a sync not yet committed was rolled back;
        after its commit, new users whose password was not hashed yet have no password
 With --validate-only a sync exits with the code its apply would have.`;

@@ -1,8 +1,18 @@
 /**
- * At most one sync per domain. Inside a daemon an in-memory set is enough; on PostgreSQL a session
- * advisory lock per domain also keeps two daemons that share the database and the drop folders
- * apart (the lock dies with its connection, so a crashed daemon never leaves one behind).
+ * At most one sync per domain, across every process that shares the database: the daemon's runner,
+ * `rosterdrop sync` from a shell, a second daemon. Without it two syncs of one domain race and the
+ * loser fails on a raw database error (a duplicate key on PostgreSQL, "database is locked" on
+ * SQLite), or both apply against the same snapshot.
+ *
+ * Both kinds of lock die with the process that holds them, so a crash never leaves one behind:
+ * - PostgreSQL: a session advisory lock per domain, on a pooled connection held for the sync;
+ * - the embedded database: an exclusive SQLite lock on a small file per domain next to the database
+ *   file (`locks/domain-<id>.lock`). SQLite takes it with the operating system's file locks, which
+ *   the kernel drops when the process ends, and it also tells two connections of one process apart.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import type { DataSource, QueryRunner } from 'typeorm';
 
 export interface DomainLock {
@@ -10,47 +20,98 @@ export interface DomainLock {
 }
 
 export interface DomainLocks {
+  /** null when another sync of the domain (in this process or another) holds it */
   tryAcquire(domainId: number): Promise<DomainLock | null>;
 }
 
 /** The first key of the two-key advisory lock: "rosterdrop" in ASCII, truncated to int4. */
 const LOCK_SPACE = 0x726f7374;
 
+type Release = () => Promise<void>;
+
 export function domainLocks(ds: DataSource): DomainLocks {
   const held = new Set<number>();
-  const postgres = ds.options.type === 'postgres';
+  const crossProcess = ds.options.type === 'postgres' ? advisoryLock(ds) : fileLock(sqliteFile(ds));
   return {
     async tryAcquire(domainId) {
       if (held.has(domainId)) return null;
       held.add(domainId);
-      let runner: QueryRunner | null = null;
+      let release: Release | null;
       try {
-        if (postgres) {
-          runner = ds.createQueryRunner();
-          await runner.connect();
-          const rows = await runner.query('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_SPACE, domainId]) as Array<{ ok: boolean }>;
-          if (!rows[0]?.ok) {
-            await runner.release();
-            held.delete(domainId);
-            return null;
-          }
-        }
+        release = await crossProcess(domainId);
       } catch (err) {
-        await runner?.release().catch(() => undefined);
         held.delete(domainId);
         throw err;
       }
-      const mine = runner;
+      if (!release) {
+        held.delete(domainId);
+        return null;
+      }
+      const unlock = release;
       return {
         async release() {
           try {
-            if (mine) await mine.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_SPACE, domainId]).catch(() => undefined);
+            await unlock();
           } finally {
-            await mine?.release().catch(() => undefined);
             held.delete(domainId);
           }
         },
       };
     },
+  };
+}
+
+function advisoryLock(ds: DataSource): (domainId: number) => Promise<Release | null> {
+  return async (domainId) => {
+    const runner: QueryRunner = ds.createQueryRunner();
+    try {
+      await runner.connect();
+      const rows = await runner.query('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_SPACE, domainId]) as Array<{ ok: boolean }>;
+      if (!rows[0]?.ok) {
+        await runner.release();
+        return null;
+      }
+    } catch (err) {
+      await runner.release().catch(() => undefined);
+      throw err;
+    }
+    return async () => {
+      try {
+        await runner.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_SPACE, domainId]).catch(() => undefined);
+      } finally {
+        await runner.release().catch(() => undefined);
+      }
+    };
+  };
+}
+
+/** The embedded database's file, or null for an in-memory one (one process only: nothing to share). */
+function sqliteFile(ds: DataSource): string | null {
+  const file = String(ds.options.database ?? '');
+  return file && file !== ':memory:' ? file : null;
+}
+
+function fileLock(dbFile: string | null): (domainId: number) => Promise<Release | null> {
+  return async (domainId) => {
+    if (!dbFile) return async () => undefined;
+    const dir = path.join(path.dirname(dbFile), 'locks');
+    fs.mkdirSync(dir, { recursive: true });
+    // timeout 0: a held lock answers SQLITE_BUSY at once instead of waiting
+    const lock = new Database(path.join(dir, `domain-${domainId}.lock`), { timeout: 0 });
+    try {
+      lock.pragma('journal_mode = MEMORY'); // nothing is ever written: no journal file beside the lock
+      lock.exec('BEGIN EXCLUSIVE');
+    } catch (err) {
+      lock.close();
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') return null;
+      throw err;
+    }
+    return async () => {
+      try {
+        lock.exec('ROLLBACK');
+      } finally {
+        lock.close();
+      }
+    };
   };
 }

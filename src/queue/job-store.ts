@@ -60,9 +60,9 @@ export async function requeueInterrupted(ds: DataSource, domainId: number): Prom
   return result.affected ?? 0;
 }
 
-/** Domains with runs left `running`. */
+/** Domains with runs left `running`: the queue's, or a `rosterdrop sync`'s. */
 export async function domainsWithRunning(ds: DataSource): Promise<number[]> {
-  const rows = await ds.getRepository(SyncRun).find({ select: { domainId: true }, where: { status: 'running', queuedPath: Not(IsNull()) } });
+  const rows = await ds.getRepository(SyncRun).find({ select: { domainId: true }, where: { status: 'running' } });
   return [...new Set(rows.map((r) => r.domainId))];
 }
 

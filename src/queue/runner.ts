@@ -11,7 +11,7 @@ import PQueue from 'p-queue';
 import type { DataSource } from 'typeorm';
 import { Domain, type SyncRun } from '../db/entities';
 import type { SyncEngine } from '../sync/engine';
-import { movePasswordSource, runsWithPasswordsLeft } from '../sync/run-store';
+import { failAbandonedRuns, movePasswordSource, runsWithPasswordsLeft } from '../sync/run-store';
 import type { SyncResult } from '../sync/types';
 import type { Logger } from '../util/logger';
 import type { DomainLock, DomainLocks } from './domain-lock';
@@ -72,10 +72,12 @@ export class SyncRunner {
   async start(): Promise<void> {
     for (const domainId of await domainsWithRunning(this.ds)) {
       const lock = await this.locks.tryAcquire(domainId);
-      if (!lock) continue; // another daemon is running it right now
+      if (!lock) continue; // a sync of it is running right now (another daemon, or `rosterdrop sync`)
       try {
         const n = await requeueInterrupted(this.ds, domainId);
         if (n) this.logger.warn('queued interrupted runs again', { domainId, runs: n });
+        const abandoned = await failAbandonedRuns(this.ds, domainId);
+        if (abandoned) this.logger.warn('marked failed the runs of a `rosterdrop sync` that died before finishing', { domainId, runs: abandoned });
       } finally {
         await lock.release();
       }

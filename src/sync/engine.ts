@@ -25,7 +25,7 @@ import { resumePasswords, type ResumeOutcome } from './password-resume';
 import { hashNewPasswords, pendingPasswords, withHashingLock } from './passwords';
 import { readUpload } from './read-phase';
 import { ReferenceChecker } from './reference-checks';
-import { fileDigest, finishRun, markPasswordsDone, recordPendingPasswords, startRun } from './run-store';
+import { fileDigest, finishRun, markPasswordsDone, recordFinish, startRun } from './run-store';
 import { checkSafety, type PlannedRemovals } from './safety';
 import { createStageTables, dropStageTables, explodeLists, indexStageTables } from './stage-tables';
 import { emptyCounts, type SyncCounts, type SyncRequest, type SyncResult, type SyncStatus } from './types';
@@ -62,10 +62,29 @@ export class SyncEngine {
     const counts = emptyCounts();
     const timings: Record<string, number> = {};
     const db = await openSession(this.ds);
+    let passwordsPending = 0;
+    /** builds the result and records it on the session: inside the transaction of a sync that commits */
+    const record = async (o: Outcome): Promise<SyncResult> => {
+      passwordsPending = o.firstNewUserId !== null ? await pendingPasswords(db, o.firstNewUserId) : 0;
+      const finishedAt = new Date();
+      const result: SyncResult = {
+        runId: run.id, domainId: domain.id, status: o.status, mode: run.mode, fileName: run.fileName, sha256: digest.sha256,
+        counts, issues: issues.kept, issueTotals: { ...issues.counts }, issuesDropped: issues.dropped,
+        message: o.message || summary(o.status, counts, issues), startedAt, finishedAt,
+        durationMs: finishedAt.getTime() - startedAt.getTime(), timings, passwordsPending,
+      };
+      // durable before any hashing: a stop or a crash from here on is resumed (password-resume.ts)
+      await finishRun(db, result, passwordsPending && o.firstNewUserId !== null
+        ? { pending: passwordsPending, fromUserId: o.firstNewUserId, source: path.resolve(req.zipPath) } : undefined);
+      return result;
+    };
     let outcome: Outcome;
+    const committed: { result?: SyncResult } = {};
     try {
-      outcome = await this.sync(req.signal ? interruptible(db, req.signal) : db, req, { domain, settings, issues, counts, log, timings });
+      outcome = await this.sync(req.signal ? interruptible(db, req.signal) : db, req, { domain, settings, issues, counts, log, timings },
+        async (o) => { committed.result = await record(o); });
     } catch (err) {
+      delete committed.result; // recorded in a transaction that then failed: rolled back with it
       if (req.signal?.aborted && (err instanceof SyncInterrupted || !(err instanceof StructuralError))) {
         // a cancelled PostgreSQL statement fails with its own error: the signal says what it was
         const text = `interrupted (${interruptReason(req.signal)}) before it finished; the sync was rolled back and changed nothing`;
@@ -82,25 +101,21 @@ export class SyncEngine {
       }
     }
 
-    let passwordsPending = 0;
     let sessionHandedOff = false;
     try {
-      if (outcome.firstNewUserId !== null) passwordsPending = await pendingPasswords(db, outcome.firstNewUserId);
-      const finishedAt = new Date();
-      const result: SyncResult = {
-        runId: run.id, domainId: domain.id, status: outcome.status, mode: run.mode, fileName: run.fileName, sha256: digest.sha256,
-        counts, issues: issues.kept, issueTotals: { ...issues.counts }, issuesDropped: issues.dropped,
-        message: outcome.message || summary(outcome.status, counts, issues), startedAt, finishedAt,
-        durationMs: finishedAt.getTime() - startedAt.getTime(), timings, passwordsPending,
-      };
-      await finishRun(this.ds, db, result);
-      const firstNewUserId = outcome.firstNewUserId;
-      if (passwordsPending && firstNewUserId !== null) {
-        // durable before any hashing: a stop or a crash from here on is resumed (password-resume.ts)
-        await recordPendingPasswords(this.ds, run.id, { pending: passwordsPending, fromUserId: firstNewUserId, source: path.resolve(req.zipPath) });
+      let final: SyncResult;
+      if (committed.result) {
+        // the outcome committed with the sync; this adds the commit's time, and cannot fail the sync
+        final = committed.result;
+        final.finishedAt = new Date();
+        final.durationMs = final.finishedAt.getTime() - startedAt.getTime();
+        await recordFinish(this.ds, final).catch((err: unknown) => log.warn('could not record the commit time', { error: String(err) }));
+      } else {
+        final = await record(outcome);
       }
-      log.info('sync finished', { status: result.status, durationMs: result.durationMs, counts, issues: result.issueTotals });
-      req.onResult?.(result);
+      const firstNewUserId = outcome.firstNewUserId;
+      log.info('sync finished', { status: final.status, durationMs: final.durationMs, counts, issues: final.issueTotals });
+      req.onResult?.(final);
       if (passwordsPending && this.opts.hashPasswords !== false && firstNewUserId !== null) {
         const hash = async (signal: AbortSignal | undefined): Promise<number> => {
           const t0 = Date.now();
@@ -121,11 +136,11 @@ export class SyncEngine {
           sessionHandedOff = true;
           started(hash(signal).finally(() => closeSession(db)));
         } else {
-          result.passwordsLeft = await hash(req.signal);
+          final.passwordsLeft = await hash(req.signal);
         }
       }
       req.onProgress?.({ phase: 'done', done: 1, total: 1 });
-      return result;
+      return final;
     } finally {
       if (!sessionHandedOff) await closeSession(db);
     }
@@ -139,7 +154,7 @@ export class SyncEngine {
   private async sync(db: SqlSession, req: SyncRequest, s: {
     domain: Domain; settings: Awaited<ReturnType<typeof loadSettings>>; issues: IssueSink; counts: SyncCounts; log: Logger;
     timings: Record<string, number>;
-  }): Promise<Outcome> {
+  }, recordBeforeCommit: (outcome: Outcome) => Promise<void>): Promise<Outcome> {
     const { domain, settings, issues, counts, log } = s;
     const dates = new ZonedDates(settings.timeZone, (d) => db.instant(d));
     const timer = phaseTimer(log, s.timings);
@@ -194,9 +209,11 @@ export class SyncEngine {
         await db.rollback();
         return { status: 'validated', message: '', firstNewUserId: null };
       }
+      const outcome: Outcome = { status: issues.counts.error ? 'completed_with_errors' : 'succeeded', message: '', firstNewUserId };
+      await recordBeforeCommit(outcome);
       await db.commit();
       timer('commit');
-      return { status: issues.counts.error ? 'completed_with_errors' : 'succeeded', message: '', firstNewUserId };
+      return outcome;
     } catch (err) {
       await db.rollback().catch(() => undefined);
       throw err;

@@ -1,6 +1,7 @@
 /**
- * The sync history: one sync_run row per sync and its issues. Written outside the sync's
- * transaction (before it starts and after it ends), so a failed or refused sync is still recorded.
+ * The sync history: one sync_run row per sync and its issues. The row is written before the sync
+ * starts; its result commits with an applied sync's changes, and is written after the rollback of
+ * any other sync, so a failed or refused sync is still recorded.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -35,14 +36,47 @@ export async function startRun(ds: DataSource, req: SyncRequest, digest: { sha25
   return repo.save(repo.create({ ...fields, message: '' }));
 }
 
-export async function finishRun(ds: DataSource, db: SqlSession, result: SyncResult): Promise<void> {
-  await ds.getRepository(SyncRun).update({ id: result.runId }, {
-    status: result.status, message: result.message.slice(0, 10_000), counts: JSON.stringify(result.counts),
-    timings: JSON.stringify(result.timings),
-    errorCount: result.issueTotals.error, warningCount: result.issueTotals.warning, infoCount: result.issueTotals.info,
-    finishedAt: result.finishedAt, durationMs: result.durationMs,
-  });
+/**
+ * Records a run's result and its issues on the sync's own session. An applied sync calls this
+ * inside its transaction, just before the commit: the LMS changes and the record of them commit
+ * together, so a run still `running` after its process died changed nothing (see failAbandonedRuns).
+ * `passwords` says what is left to hash after the commit and where its passwords can be read again.
+ */
+export async function finishRun(db: SqlSession, result: SyncResult,
+  passwords?: { pending: number; fromUserId: number; source: string }): Promise<void> {
+  await db.run(`UPDATE sync_run SET status = $1, message = $2, counts = $3, timings = $4, error_count = $5, warning_count = $6,
+      info_count = $7, finished_at = $8, duration_ms = $9${passwords ? ', passwords_pending = $11, passwords_from_user_id = $12, password_source = $13' : ''}
+    WHERE id = $10`, [
+    result.status, result.message.slice(0, 10_000), JSON.stringify(result.counts), JSON.stringify(result.timings),
+    result.issueTotals.error, result.issueTotals.warning, result.issueTotals.info, db.instant(result.finishedAt), result.durationMs, result.runId,
+    ...(passwords ? [passwords.pending, passwords.fromUserId, passwords.source] : []),
+  ]);
   await saveIssues(db, result.runId, result.issues);
+}
+
+/** The end time and phase timings again, once the commit that finishRun's record went with is done. */
+export async function recordFinish(ds: DataSource, result: SyncResult): Promise<void> {
+  await ds.getRepository(SyncRun).update({ id: result.runId }, {
+    timings: JSON.stringify(result.timings), finishedAt: result.finishedAt, durationMs: result.durationMs,
+  });
+}
+
+const ABANDONED = 'interrupted: the process running this sync ended before the sync did (killed, or a second Ctrl-C); ' +
+  'nothing of it was committed';
+
+/**
+ * Runs left `running` by a `rosterdrop sync` whose process died. Call it only while holding the
+ * domain's lock: then no sync of the domain is running anywhere, and since a run's result commits
+ * with its changes, each of these changed nothing. The queue's runs (with a queued file) are not
+ * touched: the daemon queues those again when it starts (job-store.ts).
+ */
+export async function failAbandonedRuns(ds: DataSource, domainId: number): Promise<number> {
+  const now = new Date();
+  const result = await ds.createQueryBuilder().update(SyncRun)
+    .set({ status: 'failed', message: ABANDONED, finishedAt: now })
+    .where('domain_id = :domainId AND status = :running AND queued_path IS NULL', { domainId, running: 'running' })
+    .execute();
+  return result.affected ?? 0;
 }
 
 async function saveIssues(db: SqlSession, runId: number, issues: readonly SyncIssue[]): Promise<void> {
@@ -58,11 +92,6 @@ async function saveIssues(db: SqlSession, runId: number, issues: readonly SyncIs
 export async function loadIssues(ds: DataSource, runId: number): Promise<SyncIssue[]> {
   const rows = await ds.getRepository(SyncIssueRow).find({ where: { runId }, order: { seq: 'ASC' } });
   return rows.map((r) => ({ severity: r.severity, code: r.code as SyncIssue['code'], file: r.file, line: r.line, column: r.column, sourcedId: r.sourcedId, message: r.message }));
-}
-
-/** What is left to hash after the run committed, and where its passwords can be read again. */
-export async function recordPendingPasswords(ds: DataSource, runId: number, p: { pending: number; fromUserId: number; source: string }): Promise<void> {
-  await ds.getRepository(SyncRun).update({ id: runId }, { passwordsPending: p.pending, passwordsFromUserId: p.fromUserId, passwordSource: p.source });
 }
 
 /** The file moved (to the archive): resuming reads it there. */

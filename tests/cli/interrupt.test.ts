@@ -9,7 +9,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { generateRoster } from '../../bench/generate';
-import { SyncRun, User } from '../../src/db/entities';
+import { Domain, SyncRun, User } from '../../src/db/entities';
+import { domainLocks } from '../../src/queue/domain-lock';
 import { databaseKinds } from '../helpers/db';
 import { REPO_ROOT } from '../helpers/paths';
 import { BIN, cliDatabase, type CliDatabase } from './harness';
@@ -90,6 +91,49 @@ describe('stopping rosterdrop sync', { concurrency: true }, () => {
         // what the daemon needs to resume it at its next start
         assert.deepEqual([run.passwordsPending, run.passwordsDoneAt, run.passwordSource], [pending, null, path.resolve(roster.zipPath)]);
         assert.match(stopped.stderr, /the daemon \(`rosterdrop serve`\) resumes it from /);
+      });
+
+      it('SIGKILL during the apply: nothing committed and the run stays `running`; the next sync of the domain marks it failed and applies', async () => {
+        assert.equal((await db.cli(['domain', 'add', 'killed', '--name', 'Killed'])).code, 0);
+        const roster = await generateRoster({ enrollments: 60_000, seed: 9, passwords: false, dir: path.join(db.dir, 'kill') });
+        const ds = await db.ds();
+        const users = await ds.getRepository(User).count();
+        const killed = await syncAndSignal(db.env, ['killed', roster.zipPath, '--no-progress'], /phase done[\s\S]*plan|"phase":"plan"/, 'SIGKILL');
+        assert.equal(killed.code, null, 'killed, not exited');
+        const run = await ds.getRepository(SyncRun).findOneOrFail({ where: {}, order: { id: 'DESC' } });
+        assert.equal(run.status, 'running', 'nobody was left to record it');
+        assert.equal(await ds.getRepository(User).count(), users, 'nothing of the killed sync is in the LMS');
+
+        const next = await db.cli(['sync', 'killed', roster.zipPath, '--no-progress', '--json']);
+        assert.equal(next.code, 0, next.stderr);
+        assert.match(next.stderr, /1 earlier run\(s\) of killed had died before finishing; marked failed \(they changed nothing\)/);
+        const marked = await ds.getRepository(SyncRun).findOneByOrFail({ id: run.id });
+        assert.equal(marked.status, 'failed');
+        assert.match(marked.message, /^interrupted: the process running this sync ended before the sync did/);
+        assert.ok(marked.finishedAt);
+        assert.equal(await ds.getRepository(User).count(), users + roster.rows.users);
+      });
+
+      it('a sync of a domain that another process is syncing: exit 7, nothing done, no run recorded; once it is free, it runs', async () => {
+        assert.equal((await db.cli(['domain', 'add', 'busy', '--name', 'Busy'])).code, 0);
+        const ds = await db.ds();
+        const domain = await ds.getRepository(Domain).findOneByOrFail({ userspace: 'busy' });
+        const zip = (await generateRoster({ enrollments: 200, seed: 3, passwords: false, dir: path.join(db.dir, 'busy') })).zipPath;
+        const runs = await ds.getRepository(SyncRun).count();
+        // the lock the daemon's runner takes, held from this process: the CLI is another one
+        const held = await domainLocks(ds).tryAcquire(domain.id);
+        assert.ok(held);
+        try {
+          const refused = await db.cli(['sync', 'busy', zip, '--no-progress']);
+          assert.equal(refused.code, 7, refused.stderr);
+          assert.match(refused.stderr, /another sync of busy is running \(the daemon's, or another `rosterdrop sync`\); nothing was done/);
+          assert.equal(await ds.getRepository(SyncRun).count(), runs);
+        } finally {
+          await held.release();
+        }
+        const ran = await db.cli(['sync', 'busy', zip, '--no-progress']);
+        assert.equal(ran.code, 0, ran.stderr);
+        assert.equal(await ds.getRepository(SyncRun).count(), runs + 1);
       });
     });
   }

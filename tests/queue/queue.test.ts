@@ -183,11 +183,16 @@ describe('upload queue', { concurrency: true }, () => {
         const half = await enqueueRun(db.ds, { domainId: d.id, source: 'test', fileName: 'half.zip', uploadPath: file, validateOnly: true, forced: false, uploadedBy: null, sha256: null, size: null });
         const retaken = await h.intake.accept(file, { source: 'test' });
         assert.equal(retaken?.id, half.id, 'the sweep after the restart finishes the same run');
+        // a `rosterdrop sync` killed mid-sync: no queued file to run again
+        const killedCli = await db.ds.getRepository(SyncRun).save({ domainId: d.id, source: 'cli', fileName: 'cli.zip', mode: 'apply', status: 'running', message: '' });
 
         const runner = h.runner();
         await runner.start();
         const runs = (await h.drained(2)).filter((r) => r.domainId === d.id);
-        assert.deepEqual(runs.map((r) => [r.id, r.status, r.attempts]), [[interrupted!.id, 'succeeded', 2], [half.id, 'validated', 1]]);
+        assert.deepEqual(runs.map((r) => [r.id, r.status, r.attempts]),
+          [[interrupted!.id, 'succeeded', 2], [half.id, 'validated', 1], [killedCli.id, 'failed', 0]]);
+        assert.match(runs[2].message, /^interrupted: the process running this sync ended before the sync did .*nothing of it was committed$/);
+        assert.ok(runs[2].finishedAt);
         assert.equal(h.seen.filter((s) => s.runId === interrupted!.id).length, 1);
         await runner.stop(5000);
       });

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { DataSource } from 'typeorm';
+import type { Domain } from '../../db/entities';
 import type { SyncProgress, SyncResult } from '../../sync/types';
 import { CliError, EXIT, syncExitCode, type ExitCode } from '../errors';
 import type { CliContext } from '../context';
@@ -44,14 +46,35 @@ export function registerSync(program: Command, cli: CliContext): void {
       }
       if (opts.name !== undefined && (!opts.name.trim() || opts.name.length > 255)) throw new CliError('--name must be 1-255 characters');
 
-      const [{ SyncEngine }, { renderReport, reportFromResult }] = await Promise.all([import('../../sync/engine'), import('../report')]);
+      const [{ SyncEngine }, { renderReport, reportFromResult }, { domainLocks }, { failAbandonedRuns }] = await Promise.all([
+        import('../../sync/engine'), import('../report'), import('../../queue/domain-lock'), import('../../sync/run-store')]);
       const logger = await cli.logger();
       return cli.withDatabase(async (ds) => {
         const domain = await cli.requireDomain(ds, userspace);
+        // one sync per domain, also against the daemon and other shells (queue/domain-lock.ts)
+        const held = await domainLocks(ds).tryAcquire(domain.id);
+        if (!held) {
+          throw new CliError(`another sync of ${domain.userspace} is running (the daemon's, or another \`rosterdrop sync\`); ` +
+            'nothing was done: run this again when it has finished', EXIT.busy);
+        }
+        let unlocked: Promise<void> | null = null;
+        const unlock = (): Promise<void> => (unlocked ??= held.release());
+        try {
+          const abandoned = await failAbandonedRuns(ds, domain.id);
+          if (abandoned) process.stderr.write(`${abandoned} earlier run(s) of ${domain.userspace} had died before finishing; marked failed (they changed nothing)\n`);
+          return await syncLocked(ds, domain, unlock);
+        } finally {
+          await unlock();
+        }
+      });
+
+      async function syncLocked(ds: DataSource, domain: Domain, unlock: () => Promise<void>): Promise<ExitCode> {
         const bar = opts.progress && process.stderr.isTTY ? new ProgressBar(process.stderr) : null;
         if (bar) cli.beforeLog = () => bar.clear();
-        // the report is printed as soon as the run is recorded; hashing new users' passwords follows
-        const print = (r: SyncResult): void => {
+        // the report is printed as soon as the run is recorded; hashing new users' passwords follows,
+        // and does not hold the domain (it has a lock of its own): the daemon's next sync can run
+        const onResult = (r: SyncResult): void => {
+          void unlock();
           bar?.clear();
           const report = reportFromResult(r, domain.userspace, !!opts.force);
           if (opts.json) cli.json(report);
@@ -75,7 +98,7 @@ export function registerSync(program: Command, cli: CliContext): void {
             domainId: domain.id, zipPath, fileName: opts.name, source: 'cli', validateOnly: !!opts.validateOnly, force: !!opts.force,
             signal: stop.signal,
             onProgress: bar ? (p: SyncProgress) => bar.update(p) : undefined,
-            onResult: print,
+            onResult,
           });
         } finally {
           process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
@@ -91,6 +114,6 @@ export function registerSync(program: Command, cli: CliContext): void {
           return stop.signal.reason === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
         }
         return syncExitCode(result.status, result.issues, result.issueTotals.error, !!opts.force);
-      });
+      }
     }));
 }
