@@ -10,8 +10,13 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type BetterSqlite3 from 'better-sqlite3';
+import { lockDir, tryFileLock } from './file-lock';
 
 export type Dialect = 'postgres' | 'sqlite';
+/** What a session lock guards; on PostgreSQL, each kind is a key space of the two-key advisory locks. */
+export type LockKind = 'hashing';
+/** "rdpw" in ASCII; the domain locks use "rost" (queue/domain-lock.ts). */
+const ADVISORY_SPACE: Record<LockKind, number> = { hashing: 0x72647077 };
 export type SqlValue = string | number | null;
 export type Row = Record<string, unknown>;
 
@@ -39,6 +44,12 @@ export interface SqlSession {
   readonly scratch: 'TEMP TABLE' | 'UNLOGGED TABLE';
   /** drops the scratch tables but those named in `keep` (the TEMP ones stay until release) */
   clearScratch(keep?: readonly string[]): Promise<void>;
+  /**
+   * An exclusive lock across processes that dies with this session's connection or process: a
+   * session advisory lock on PostgreSQL, a file lock beside the embedded database. Returns its
+   * release, or null when someone else holds it.
+   */
+  tryLock(kind: LockKind, key: number): Promise<(() => Promise<void>) | null>;
   release(): Promise<void>;
 }
 
@@ -75,7 +86,7 @@ export async function openSession(ds: DataSource): Promise<SqlSession> {
     const scratch = await openScratchSchema(client, pid);
     session = new PgSession(runner, client, scratch, () => ds.query('SELECT pg_cancel_backend($1)', [pid]).then(() => undefined));
   } else {
-    session = new SqliteSession(runner, conn as BetterSqlite3.Database);
+    session = new SqliteSession(runner, conn as BetterSqlite3.Database, lockDir(ds.options.database));
   }
   const slowMs = Number(process.env.ROSTERDROP_SLOW_SQL_MS);
   return slowMs > 0 ? traced(session, slowMs) : session;
@@ -169,6 +180,13 @@ class PgSession implements SqlSession {
     return count;
   }
 
+  async tryLock(kind: LockKind, key: number): Promise<(() => Promise<void>) | null> {
+    const space = ADVISORY_SPACE[kind];
+    const rows = await this.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [space, key]);
+    if (!rows[0]?.ok) return null;
+    return async () => { await this.client.query('SELECT pg_advisory_unlock($1, $2)', [space, key]).catch(() => undefined); };
+  }
+
   async begin(): Promise<void> { await this.client.query('BEGIN'); }
   async commit(): Promise<void> { await this.client.query('COMMIT'); }
   async rollback(): Promise<void> { await this.client.query('ROLLBACK'); }
@@ -209,7 +227,7 @@ function copyField(value: SqlValue): string {
 class SqliteSession implements SqlSession {
   readonly dialect = 'sqlite';
   private readonly cache = new Map<string, { stmt: BetterSqlite3.Statement; order: number[] }>();
-  constructor(private readonly runner: QueryRunner, private readonly db: BetterSqlite3.Database) {}
+  constructor(private readonly runner: QueryRunner, private readonly db: BetterSqlite3.Database, private readonly locks: string | null) {}
 
   /** SQLite reads `$1` as a named parameter; rewrite to positional `?` with the values in order. */
   private prepare(sql: string): { stmt: BetterSqlite3.Statement; order: number[] } {
@@ -246,6 +264,12 @@ class SqliteSession implements SqlSession {
       count += batch.length;
     }
     return count;
+  }
+
+  async tryLock(kind: LockKind, key: number): Promise<(() => Promise<void>) | null> {
+    if (!this.locks) return async () => undefined; // an in-memory database lives in one process
+    const unlock = tryFileLock(this.locks, `${kind}-${key}`);
+    return unlock && (async () => unlock());
   }
 
   async begin(): Promise<void> { this.db.exec('BEGIN'); }

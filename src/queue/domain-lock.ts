@@ -6,14 +6,11 @@
  *
  * Both kinds of lock die with the process that holds them, so a crash never leaves one behind:
  * - PostgreSQL: a session advisory lock per domain, on a pooled connection held for the sync;
- * - the embedded database: an exclusive SQLite lock on a small file per domain next to the database
- *   file (`locks/domain-<id>.lock`). SQLite takes it with the operating system's file locks, which
- *   the kernel drops when the process ends, and it also tells two connections of one process apart.
+ * - the embedded database: a file lock per domain next to the database file
+ *   (`locks/domain-<id>.lock`, see db/file-lock.ts).
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { lockDir, tryFileLock } from '../db/file-lock';
 
 export interface DomainLock {
   release(): Promise<void>;
@@ -31,7 +28,7 @@ type Release = () => Promise<void>;
 
 export function domainLocks(ds: DataSource): DomainLocks {
   const held = new Set<number>();
-  const crossProcess = ds.options.type === 'postgres' ? advisoryLock(ds) : fileLock(sqliteFile(ds));
+  const crossProcess = ds.options.type === 'postgres' ? advisoryLock(ds) : fileLock(lockDir(ds.options.database));
   return {
     async tryAcquire(domainId) {
       if (held.has(domainId)) return null;
@@ -85,33 +82,10 @@ function advisoryLock(ds: DataSource): (domainId: number) => Promise<Release | n
   };
 }
 
-/** The embedded database's file, or null for an in-memory one (one process only: nothing to share). */
-function sqliteFile(ds: DataSource): string | null {
-  const file = String(ds.options.database ?? '');
-  return file && file !== ':memory:' ? file : null;
-}
-
-function fileLock(dbFile: string | null): (domainId: number) => Promise<Release | null> {
+function fileLock(dir: string | null): (domainId: number) => Promise<Release | null> {
   return async (domainId) => {
-    if (!dbFile) return async () => undefined;
-    const dir = path.join(path.dirname(dbFile), 'locks');
-    fs.mkdirSync(dir, { recursive: true });
-    // timeout 0: a held lock answers SQLITE_BUSY at once instead of waiting
-    const lock = new Database(path.join(dir, `domain-${domainId}.lock`), { timeout: 0 });
-    try {
-      lock.pragma('journal_mode = MEMORY'); // nothing is ever written: no journal file beside the lock
-      lock.exec('BEGIN EXCLUSIVE');
-    } catch (err) {
-      lock.close();
-      if ((err as { code?: string }).code === 'SQLITE_BUSY') return null;
-      throw err;
-    }
-    return async () => {
-      try {
-        lock.exec('ROLLBACK');
-      } finally {
-        lock.close();
-      }
-    };
+    if (!dir) return async () => undefined;
+    const unlock = tryFileLock(dir, `domain-${domainId}`);
+    return unlock && (async () => unlock());
   };
 }

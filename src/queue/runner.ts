@@ -26,6 +26,11 @@ export interface RunnerOptions {
   failedDir: string;
   /** how often to look for work queued by others (another daemon, a restart) */
   pollMs: number;
+  /**
+   * how often to look for password hashing that was cut short and nobody is doing: a stopped or
+   * killed `rosterdrop sync`, another daemon's crash (default 60 s; also done at start)
+   */
+  resumeEveryMs?: number;
 }
 
 /** What happened to a run that reached an end: a sync result, or a reason it did not sync. */
@@ -53,6 +58,9 @@ export class SyncRunner {
   /** background hashings running or promised to a running sync (at most BACKGROUND_HASHING) */
   private hashingSlots = 0;
   private readonly stopHashing = new AbortController();
+  /** a resume of cut-short hashing is under way (resumeHashing) */
+  private resuming = false;
+  private nextResumeAt = 0;
 
   constructor(
     private readonly ds: DataSource,
@@ -83,7 +91,7 @@ export class SyncRunner {
       }
     }
     await this.failStranded();
-    await this.resumeHashing();
+    await this.resumeHashing(true);
     this.timer = setInterval(() => this.wake(), this.opts.pollMs);
     this.timer.unref();
     this.wake();
@@ -134,29 +142,38 @@ export class SyncRunner {
   }
 
   /**
-   * Hashing that a stop or a crash cut short resumes from the runs' archived files, one run after
-   * another: in the background on PostgreSQL (one place among the background hashings), in the
-   * queue's only slot on SQLite, whose one connection cannot serve a sync and the hashing at once.
+   * Hashing that a stop or a crash cut short resumes from the runs' files, one run after another:
+   * in the background on PostgreSQL (one place among the background hashings), in the queue's only
+   * slot on SQLite, whose one connection cannot serve a sync and the hashing at once. Runs that
+   * someone is hashing right now hold their hashing lock and are skipped ('busy'). At start this
+   * always runs; later, every `resumeEveryMs`, when nothing else is resuming and a place is free.
    */
-  private async resumeHashing(): Promise<void> {
+  private async resumeHashing(atStart = false): Promise<void> {
+    this.nextResumeAt = Date.now() + (this.opts.resumeEveryMs ?? 60_000);
+    const postgres = this.ds.options.type === 'postgres';
+    if (this.resuming || (!atStart && postgres && this.hashingSlots >= BACKGROUND_HASHING)) return;
     const runs = await runsWithPasswordsLeft(this.ds);
     if (!runs.length) return;
+    this.resuming = true;
     const resumeAll = async (): Promise<number> => {
       let left = 0;
-      for (const run of runs) {
-        if (this.stopHashing.signal.aborted) break;
-        const log = await this.runLogger(run);
-        log.info('resuming password hashing', { pending: run.passwordsPending });
-        const r = await this.engine.resumePasswords(run, this.stopHashing.signal)
-          .catch((err: unknown) => { log.error('resuming password hashing failed', { error: (err as Error).message }); return null; });
-        if (r?.status === 'impossible') log.error('cannot resume password hashing: the users it had not reached stay without a password', { reason: r.reason, pendingAtCommit: r.pending });
-        else if (r?.status === 'busy') log.info('another daemon is hashing these passwords');
-        else if (r) log.info('resumed password hashing', { hashed: r.hashed, left: r.left });
-        left += r?.status === 'hashed' ? r.left : 0;
+      try {
+        for (const run of runs) {
+          if (this.stopHashing.signal.aborted) break;
+          const log = await this.runLogger(run);
+          const r = await this.engine.resumePasswords(run, this.stopHashing.signal)
+            .catch((err: unknown) => { log.error('resuming password hashing failed', { error: (err as Error).message }); return null; });
+          if (r?.status === 'impossible') log.error('cannot resume password hashing: the users it had not reached stay without a password', { reason: r.reason, pendingAtCommit: r.pending });
+          else if (r?.status === 'busy') log.debug('another process is hashing these passwords');
+          else if (r) log.info('resumed password hashing', { pendingAtCommit: run.passwordsPending, hashed: r.hashed, left: r.left });
+          left += r?.status === 'hashed' ? r.left : 0;
+        }
+      } finally {
+        this.resuming = false;
       }
       return left;
     };
-    if (this.ds.options.type === 'postgres') {
+    if (postgres) {
       this.hashingSlots++;
       this.hashAfterRun(resumeAll(), this.logger);
     } else {
@@ -165,6 +182,7 @@ export class SyncRunner {
   }
 
   private async pump(): Promise<void> {
+    if (!this.stopping && Date.now() >= this.nextResumeAt) await this.resumeHashing();
     for (const run of await queuedRuns(this.ds)) {
       if (this.stopping || this.queue.pending + this.queue.size >= this.concurrency) return;
       if (this.running.has(run.domainId)) continue; // arrival order within a domain: wait for it

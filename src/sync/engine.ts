@@ -22,7 +22,7 @@ import { applyUsers, plannedUserRemovals, prepareUsers } from './apply/users';
 import { ZonedDates } from './dates';
 import { interruptible, interruptReason, SyncInterrupted } from './interrupt';
 import { resumePasswords, type ResumeOutcome } from './password-resume';
-import { hashNewPasswords, pendingPasswords, withHashingLock } from './passwords';
+import { hashNewPasswords, pendingPasswords } from './passwords';
 import { readUpload } from './read-phase';
 import { ReferenceChecker } from './reference-checks';
 import { fileDigest, finishRun, markPasswordsDone, recordFinish, startRun } from './run-store';
@@ -63,6 +63,18 @@ export class SyncEngine {
     const timings: Record<string, number> = {};
     const db = await openSession(this.ds);
     let passwordsPending = 0;
+    // taken before the commit makes the run's pending passwords visible, so that a daemon resuming
+    // cut-short hashing (runner.ts) never starts on this run's users while this sync is to hash them
+    let hashingLock: (() => Promise<void>) | null = null;
+    const unlockHashing = async (): Promise<void> => {
+      const release = hashingLock;
+      hashingLock = null;
+      await release?.();
+    };
+    const end = async (): Promise<void> => {
+      await unlockHashing();
+      await closeSession(db);
+    };
     /** builds the result and records it on the session: inside the transaction of a sync that commits */
     const record = async (o: Outcome): Promise<SyncResult> => {
       passwordsPending = o.firstNewUserId !== null ? await pendingPasswords(db, o.firstNewUserId) : 0;
@@ -73,6 +85,7 @@ export class SyncEngine {
         message: o.message || summary(o.status, counts, issues), startedAt, finishedAt,
         durationMs: finishedAt.getTime() - startedAt.getTime(), timings, passwordsPending,
       };
+      if (passwordsPending && o.firstNewUserId !== null) hashingLock ??= await db.tryLock('hashing', run.id);
       // durable before any hashing: a stop or a crash from here on is resumed (password-resume.ts)
       await finishRun(db, result, passwordsPending && o.firstNewUserId !== null
         ? { pending: passwordsPending, fromUserId: o.firstNewUserId, source: path.resolve(req.zipPath) } : undefined);
@@ -119,12 +132,12 @@ export class SyncEngine {
       if (passwordsPending && this.opts.hashPasswords !== false && firstNewUserId !== null) {
         const hash = async (signal: AbortSignal | undefined): Promise<number> => {
           const t0 = Date.now();
-          const hashed = await withHashingLock(db, run.id, () => hashNewPasswords(db, firstNewUserId, (done) =>
-            req.onProgress?.({ phase: 'passwords', done, total: passwordsPending }), signal));
+          const hashed = hashingLock ? await hashNewPasswords(db, firstNewUserId, (done) =>
+            req.onProgress?.({ phase: 'passwords', done, total: passwordsPending }), signal) : null;
           const left = await pendingPasswords(db, firstNewUserId);
           log.info('passwords hashed', { hashed: hashed ?? 0, ms: Date.now() - t0 });
           if (left === 0) await markPasswordsDone(this.ds, run.id);
-          else log.warn('password hashing interrupted; it resumes when the daemon next starts', { hashed: hashed ?? 0, left });
+          else log.warn('password hashing stopped; a running daemon resumes it within a minute, else at its next start', { hashed: hashed ?? 0, left });
           return left;
         };
         if (req.hashInBackground) {
@@ -134,7 +147,7 @@ export class SyncEngine {
           // file can go now rather than hours later
           await db.clearScratch(['scope_domain']).catch(() => undefined); // else they go at release
           sessionHandedOff = true;
-          started(hash(signal).finally(() => closeSession(db)));
+          started(hash(signal).finally(end));
         } else {
           final.passwordsLeft = await hash(req.signal);
         }
@@ -142,7 +155,7 @@ export class SyncEngine {
       req.onProgress?.({ phase: 'done', done: 1, total: 1 });
       return final;
     } finally {
-      if (!sessionHandedOff) await closeSession(db);
+      if (!sessionHandedOff) await end();
     }
   }
 

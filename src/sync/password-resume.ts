@@ -37,23 +37,28 @@ export async function resumePasswords(ds: DataSource, run: SyncRun, opts: { limi
     await markPasswordsDone(ds, run.id);
     return { status: 'impossible', reason, pending: run.passwordsPending };
   };
-  if (from === null || !source) return impossible('the run recorded no file to read the passwords from');
-  if (!fs.existsSync(source)) return impossible(`its file is gone (${source})`);
-  if ((await fileDigest(source)).sha256 !== run.sha256) return impossible(`the file at ${source} is no longer the one the run synced`);
-
   const db = await openSession(ds);
   try {
+    // the lock first: a daemon looks for cut-short hashing every minute, and a run being hashed
+    // right now must cost it no more than this (not a digest of the whole file)
     const outcome = await withHashingLock(db, run.id, async (): Promise<ResumeOutcome> => {
-      await refreshScope(db, run.domainId);
-      await stagePasswords(db, source, opts.limits);
-      const hashed = await hashNewPasswords(db, from, undefined, opts.signal, 'password_source');
-      const left = await pendingPasswords(db, from, 'password_source');
-      if (left === 0) await markPasswordsDone(ds, run.id);
-      return { status: 'hashed', hashed, left };
+      if (from === null || !source) return impossible('the run recorded no file to read the passwords from');
+      if (!fs.existsSync(source)) return impossible(`its file is gone (${source})`);
+      if ((await fileDigest(source)).sha256 !== run.sha256) return impossible(`the file at ${source} is no longer the one the run synced`);
+      try {
+        await refreshScope(db, run.domainId);
+        await stagePasswords(db, source, opts.limits);
+        const hashed = await hashNewPasswords(db, from, undefined, opts.signal, 'password_source');
+        const left = await pendingPasswords(db, from, 'password_source');
+        if (left === 0) await markPasswordsDone(ds, run.id);
+        return { status: 'hashed', hashed, left };
+      } finally {
+        // only what this created: on SQLite the connection is the daemon's one, shared in turn
+        for (const t of ['password_source', 'scope_domain']) await db.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+      }
     });
     return outcome ?? { status: 'busy' };
   } finally {
-    for (const t of ['password_source', 'scope_domain']) await db.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
     await db.release();
   }
 }

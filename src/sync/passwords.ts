@@ -48,22 +48,18 @@ export async function hashNewPasswords(db: SqlSession, firstNewUserId: number, o
   return done;
 }
 
-/** The second key space of the advisory locks (the first is the domain locks'): "rdpw". */
-const HASHING_LOCK_SPACE = 0x72647077;
-
 /**
- * One hasher per run, also across daemons sharing a PostgreSQL database: the sync's own hashing
- * and a resume after a restart must not both hash the same users. Held by the session's connection,
- * so a crash releases it. SQLite has one daemon per file, kept apart in process (see the runner).
+ * One hasher per run, also across processes: the sync's own hashing, a resume by a daemon, and a
+ * `rosterdrop sync` sharing the database must not hash the same users. The session's lock dies with
+ * its connection or process, so a crash releases it.
  */
 export async function withHashingLock<T>(db: SqlSession, runId: number, fn: () => Promise<T>): Promise<T | null> {
-  if (db.dialect !== 'postgres') return fn();
-  const rows = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [HASHING_LOCK_SPACE, runId]);
-  if (!rows[0]?.ok) return null;
+  const release = await db.tryLock('hashing', runId);
+  if (!release) return null;
   try {
     return await fn();
   } finally {
-    await db.query('SELECT pg_advisory_unlock($1, $2)', [HASHING_LOCK_SPACE, runId]).catch(() => undefined);
+    await release();
   }
 }
 

@@ -53,9 +53,9 @@ class Harness {
     return { dropRoot: path.join(this.dir, 'drop'), queueDir: path.join(this.dir, 'queue') };
   }
 
-  runner(ds = this.ds, concurrency = 2): SyncRunner {
+  runner(ds = this.ds, concurrency = 2, resumeEveryMs?: number): SyncRunner {
     return new SyncRunner(ds, new SyncEngine(ds), domainLocks(ds), {
-      concurrency, ...this.paths, archiveDir: path.join(this.dir, 'archive'), failedDir: path.join(this.dir, 'failed'), pollMs: 200,
+      concurrency, ...this.paths, archiveDir: path.join(this.dir, 'archive'), failedDir: path.join(this.dir, 'failed'), pollMs: 200, resumeEveryMs,
     }, async (run, outcome: RunOutcome) => {
       const kind = 'result' in outcome ? 'result' : 'skipped' in outcome ? 'skipped' : 'failed';
       this.seen.push({ runId: run.id, kind, status: 'result' in outcome ? outcome.result.status : kind });
@@ -225,6 +225,45 @@ describe('upload queue', { concurrency: true }, () => {
         const s33 = (await users()).find((u) => u.externalId === 'or-s33');
         assert.equal(await verifyPassword('Resume-me-33', s33?.passwordHash ?? null), true);
         await runner.stop(5000);
+      });
+
+      it('a running daemon picks up hashing a CLI sync left, within its resume interval; a sync that hashes to the end keeps its own', async () => {
+        const dir = fs.mkdtempSync(path.join(tmp.dir, 'rr-'));
+        const h = new Harness(db.ds, dir);
+        const runner = h.runner(db.ds, 2, 100);
+        await runner.start();
+        // the CLI syncing beside the daemon: its own connection (on SQLite, the daemon has only one)
+        const cli = db.sqlitePath ? await openDatabase({ sqlitePath: db.sqlitePath }) : db.ds;
+        try {
+          const d = await newRoot(db.ds, {}, 'qrr');
+          const students = 70;
+          const roster = standardRoster(students);
+          for (let i = 1; i <= students; i++) roster.set('users', `s${i}`, { password: `Pick-me-up-${i}` });
+          const users = async () => db.ds.getRepository(User).find({ where: { domainId: In(await scopeIds(db.ds, d.id)) } });
+          const unhashed = async (): Promise<number> => (await users()).filter((u) => /^or-s\d+$/.test(u.externalId ?? '') && u.passwordHash === null).length;
+
+          // hashing to the end while the daemon looks for cut-short hashing every 100 ms: the sync
+          // holds its run's hashing lock from before its commit, so it hashes every one itself
+          const whole = await new SyncEngine(cli).run({ domainId: d.id, zipPath: await roster.zip(dir, 'whole.zip'), source: 'cli' });
+          assert.equal(whole.passwordsPending, students);
+          assert.equal(whole.passwordsLeft, 0);
+          assert.equal(await unhashed(), 0);
+
+          for (let i = students + 1; i <= 2 * students; i++) {
+            roster.user(`s${i}`, 'sch1', { username: `student.${i}`, givenName: `Stu${i}`, familyName: 'Dent', password: `Pick-me-up-${i}` });
+          }
+          const stop = new AbortController();
+          const cut = await new SyncEngine(cli).run({ domainId: d.id, zipPath: await roster.zip(dir, 'cut.zip'), source: 'cli', signal: stop.signal,
+            onProgress: (p) => { if (p.phase === 'passwords') stop.abort('SIGINT'); } });
+          assert.ok(cut.passwordsLeft && cut.passwordsLeft > 0, `cut short (${cut.passwordsLeft} left)`);
+          const deadline = Date.now() + 30_000;
+          while (await unhashed() > 0 && Date.now() < deadline) await sleep(100);
+          assert.equal(await unhashed(), 0, 'the running daemon hashed the rest without a restart');
+          assert.ok((await db.ds.getRepository(SyncRun).findOneByOrFail({ id: cut.runId })).passwordsDoneAt);
+        } finally {
+          await runner.stop(5000);
+          if (cli !== db.ds) await cli.destroy();
+        }
       });
 
       if (kind === 'postgres') {

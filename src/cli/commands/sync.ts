@@ -107,7 +107,7 @@ export function registerSync(program: Command, cli: CliContext): void {
         }
         if (result.passwordsLeft) {
           process.stderr.write(`${result.passwordsLeft} of ${result.passwordsPending} new users have no password yet ` +
-            `(hashing was stopped); the daemon (\`rosterdrop serve\`) resumes it from ${zip} when it next starts, if the file is still there\n`);
+            `(hashing was stopped); the daemon (\`rosterdrop serve\`) resumes it from ${zip}, as long as the file stays there: within a minute when it is running, else when it next starts\n`);
         }
         // a signal that came too late to stop anything (after the commit, with nothing left to hash) changes nothing
         if (stop.signal.aborted && (result.status === 'failed' || result.passwordsLeft)) {

@@ -1,0 +1,37 @@
+/**
+ * An exclusive lock that dies with its process, for the embedded database, whose processes share a
+ * machine: SQLite's own lock on a small file of its own. SQLite takes it with the operating
+ * system's file locks, which the kernel drops when the process ends (a crash never leaves one
+ * behind), and it also keeps two connections of one process apart.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+/** `<folder of the database file>/locks`, or null for an in-memory database (one process: nothing to share). */
+export function lockDir(databaseFile: unknown): string | null {
+  const file = typeof databaseFile === 'string' ? databaseFile : '';
+  return file && file !== ':memory:' ? path.join(path.dirname(file), 'locks') : null;
+}
+
+/** Takes `<dir>/<name>.lock`; null when another connection or process holds it. */
+export function tryFileLock(dir: string, name: string): (() => void) | null {
+  fs.mkdirSync(dir, { recursive: true });
+  // timeout 0: a held lock answers SQLITE_BUSY at once instead of waiting
+  const lock = new Database(path.join(dir, `${name}.lock`), { timeout: 0 });
+  try {
+    lock.pragma('journal_mode = MEMORY'); // nothing is ever written: no journal file beside the lock
+    lock.exec('BEGIN EXCLUSIVE');
+  } catch (err) {
+    lock.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') return null;
+    throw err;
+  }
+  return () => {
+    try {
+      lock.exec('ROLLBACK');
+    } finally {
+      lock.close();
+    }
+  };
+}
