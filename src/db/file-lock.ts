@@ -16,22 +16,26 @@ export function lockDir(databaseFile: unknown): string | null {
 
 /** Takes `<dir>/<name>.lock`; null when another connection or process holds it. */
 export function tryFileLock(dir: string, name: string): (() => void) | null {
-  fs.mkdirSync(dir, { recursive: true });
-  // timeout 0: a held lock answers SQLITE_BUSY at once instead of waiting
-  const lock = new Database(path.join(dir, `${name}.lock`), { timeout: 0 });
+  const file = path.join(dir, `${name}.lock`);
+  let lock: Database.Database | null = null;
   try {
+    fs.mkdirSync(dir, { recursive: true });
+    // timeout 0: a held lock answers SQLITE_BUSY at once instead of waiting
+    lock = new Database(file, { timeout: 0 });
     lock.pragma('journal_mode = MEMORY'); // nothing is ever written: no journal file beside the lock
     lock.exec('BEGIN EXCLUSIVE');
   } catch (err) {
-    lock.close();
+    lock?.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY') return null;
-    throw err;
+    // e.g. a lock file created by a command run as another user than the daemon's
+    throw new Error(`cannot take the lock ${file}: ${(err as Error).message}`);
   }
+  const held = lock;
   return () => {
     try {
-      lock.exec('ROLLBACK');
+      held.exec('ROLLBACK');
     } finally {
-      lock.close();
+      held.close();
     }
   };
 }
