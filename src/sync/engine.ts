@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from '../util/logger';
 import { applyCourses, deriveCourses, plannedCourseRemovals } from './apply/courses';
 import { type ApplyContext, count, IN_SCOPE, MANAGED, refreshScope } from './apply/context';
 import { applyDomains } from './apply/domains';
+import { duplicateMessage, findDuplicateIds } from './apply/duplicate-ids';
 import { applyEnrollments, plannedEnrollmentRemovals, prepareEnrollments } from './apply/enrollments';
 import { applyObservers } from './apply/observers';
 import { applyUsers, plannedUserRemovals, prepareUsers } from './apply/users';
@@ -182,7 +183,14 @@ export class SyncEngine {
     req.onProgress?.({ phase: 'validate', done: 0, total: 1 });
     const checker = new ReferenceChecker(db, issues, manifest.modes);
     await checker.run();
+    const duplicates = await findDuplicateIds(db);
     timer('validate');
+    if (duplicates.length) {
+      for (const d of duplicates) issues.error('apply.duplicate_external_id', {}, duplicateMessage(d));
+      log.warn('sync failed: managed entities share an external ID', { duplicates: duplicates.length });
+      return { status: 'failed', message: `failed: ${duplicates.length === 1 ? 'an external ID is' : 'external IDs are'} used by more than one ` +
+        'managed entity of this district (see the issues); nothing was changed', firstNewUserId: null };
+    }
 
     const ctx: ApplyContext = {
       db, issues, modes: manifest.modes, settings, dates, counts, now: db.instant(new Date()),

@@ -14,7 +14,7 @@ import {
   mustUser, newRoot, reload, userByExt, useDatabase, usersUnder,
 } from '../helpers/lms';
 import { Roster, standardRoster } from '../helpers/roster';
-import { User } from '../../src/db/entities';
+import { Course, User } from '../../src/db/entities';
 import type { SyncSettings } from '../../src/sync/settings';
 
 const STUDENTS = 12;
@@ -95,6 +95,38 @@ for (const kind of databaseKinds()) {
       assert.equal(adopted.givenName, 'Fifty');
       assert.equal((await reload(env.ds, orphan)).status, 'inactive');
       assert.equal((await usersUnder(env.ds, rootId)).filter((u) => u.externalId === ext('s50')).length, 1);
+    });
+
+    test('an external ID copied instead of moved (two managed courses, or users, share it): the sync fails, names both, changes nothing', async () => {
+      const { rootId, roster } = await seed({ unsharedUsers: 'inactive' });
+      const sch1 = (await domainByExt(env.ds, rootId, 'sch1')).id;
+      const math = await mustCourse(env.ds, rootId, ext('math-1'));
+      // the admin's replacement for math-1, given math-1's ID while math-1 keeps it too
+      const copy = await handMadeCourse(env.ds, sch1, { title: 'Math 1A (new)', externalId: ext('math-1') });
+      const s3 = await mustUser(env.ds, rootId, 's3');
+      const twin = await handMadeUser(env.ds, sch1, { username: 'twin.3', externalId: ext('s3') });
+      const before = { courses: await coursesUnder(env.ds, rootId), users: await usersUnder(env.ds, rootId), enrollments: await enrollmentsUnder(env.ds, rootId) };
+
+      const changed = roster.clone().set('classes', 'math-1', { title: 'Math 1A renamed' });
+      const r = await env.sync(rootId, changed);
+      assert.equal(r.status, 'failed');
+      assert.match(r.message, /external IDs are used by more than one managed entity of this district .*nothing was changed/);
+      const dup = r.issues.filter((i) => i.code === 'apply.duplicate_external_id').map((i) => i.message);
+      assert.deepEqual(dup, [
+        `2 users of this district have the external ID ${ext('s3')} (ids ${s3.id} and ${twin.id}): a sync cannot tell which one is the SIS's. Remove the ID from all but one of them (to replace an entity, move its ID, do not copy it)`,
+        `2 courses of this district have the external ID ${ext('math-1')} (ids ${math.id} and ${copy.id}): a sync cannot tell which one is the SIS's. Remove the ID from all but one of them (to replace an entity, move its ID, do not copy it)`,
+      ]);
+      assert.deepEqual({ courses: await coursesUnder(env.ds, rootId), users: await usersUnder(env.ds, rootId), enrollments: await enrollmentsUnder(env.ds, rootId) }, before);
+
+      // moved, not copied: the next sync takes the new course as math-1 and re-points its enrollments
+      await env.ds.getRepository(Course).update({ id: math.id }, { externalId: null });
+      await env.ds.getRepository(User).update({ id: twin.id }, { externalId: null });
+      const fixed = await env.sync(rootId, changed);
+      assert.equal(fixed.status, 'succeeded', fixed.issues.map(brief).join('\n'));
+      assert.equal((await reload(env.ds, copy)).title, 'Math 1A renamed');
+      assert.equal((await reload(env.ds, math)).title, math.title, 'the old course is no longer managed');
+      const onCopy = (await enrollmentsUnder(env.ds, rootId)).filter((e) => e.courseId === copy.id && e.externalId?.startsWith('or-e-'));
+      assert.equal(onCopy.length, before.enrollments.filter((e) => e.courseId === math.id && e.externalId?.startsWith('or-e-')).length);
     });
 
     test('users: rows rejected in a later file are not unshared (nor their enrollments)', async () => {
