@@ -8,14 +8,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
-/** `<folder of the database file>/locks`, or null for an in-memory database (one process: nothing to share). */
+/** `<folder of the database file>/locks`, or null for an in-memory database. */
 export function lockDir(databaseFile: unknown): string | null {
   const file = typeof databaseFile === 'string' ? databaseFile : '';
   return file && file !== ':memory:' ? path.join(path.dirname(file), 'locks') : null;
 }
 
-/** Takes `<dir>/<name>.lock`; null when another connection or process holds it. */
-export function tryFileLock(dir: string, name: string): (() => void) | null {
+/**
+ * Releases a lock. `finished`: what it guarded is over for good (say, a run's hashing), so its file
+ * goes too, while still held. A process that opened the file just before may then lock the removed
+ * file; it finds nothing left to do, which is why only finished work may remove its file.
+ */
+export type FileLockRelease = (finished?: boolean) => Promise<void>;
+
+/**
+ * Takes `<dir>/<name>.lock`; null when another connection or process holds it. Without a folder
+ * (an in-memory database, one process) there is nothing to share and the lock always succeeds.
+ */
+export async function tryFileLock(dir: string | null, name: string): Promise<FileLockRelease | null> {
+  if (!dir) return async () => undefined;
   const file = path.join(dir, `${name}.lock`);
   let lock: Database.Database | null = null;
   try {
@@ -31,8 +42,9 @@ export function tryFileLock(dir: string, name: string): (() => void) | null {
     throw new Error(`cannot take the lock ${file}: ${(err as Error).message}`);
   }
   const held = lock;
-  return () => {
+  return async (finished = false) => {
     try {
+      if (finished) fs.rmSync(file, { force: true });
       held.exec('ROLLBACK');
     } finally {
       held.close();

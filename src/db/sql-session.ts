@@ -10,13 +10,14 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type BetterSqlite3 from 'better-sqlite3';
-import { lockDir, tryFileLock } from './file-lock';
+import { lockDir, tryFileLock, type FileLockRelease } from './file-lock';
 
 export type Dialect = 'postgres' | 'sqlite';
 /** What a session lock guards; on PostgreSQL, each kind is a key space of the two-key advisory locks. */
 export type LockKind = 'hashing';
 /** "rdpw" in ASCII; the domain locks use "rost" (queue/domain-lock.ts). */
 const ADVISORY_SPACE: Record<LockKind, number> = { hashing: 0x72647077 };
+export type LockRelease = FileLockRelease;
 export type SqlValue = string | number | null;
 export type Row = Record<string, unknown>;
 
@@ -47,9 +48,10 @@ export interface SqlSession {
   /**
    * An exclusive lock across processes that dies with this session's connection or process: a
    * session advisory lock on PostgreSQL, a file lock beside the embedded database. Returns its
-   * release, or null when someone else holds it.
+   * release, or null when someone else holds it. Release with `finished` once the work it guards
+   * is over for good: the embedded database's lock file then goes too (see file-lock.ts).
    */
-  tryLock(kind: LockKind, key: number): Promise<(() => Promise<void>) | null>;
+  tryLock(kind: LockKind, key: number): Promise<LockRelease | null>;
   release(): Promise<void>;
 }
 
@@ -180,7 +182,7 @@ class PgSession implements SqlSession {
     return count;
   }
 
-  async tryLock(kind: LockKind, key: number): Promise<(() => Promise<void>) | null> {
+  async tryLock(kind: LockKind, key: number): Promise<LockRelease | null> {
     const space = ADVISORY_SPACE[kind];
     const rows = await this.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [space, key]);
     if (!rows[0]?.ok) return null;
@@ -266,10 +268,8 @@ class SqliteSession implements SqlSession {
     return count;
   }
 
-  async tryLock(kind: LockKind, key: number): Promise<(() => Promise<void>) | null> {
-    if (!this.locks) return async () => undefined; // an in-memory database lives in one process
-    const unlock = tryFileLock(this.locks, `${kind}-${key}`);
-    return unlock && (async () => unlock());
+  tryLock(kind: LockKind, key: number): Promise<LockRelease | null> {
+    return tryFileLock(this.locks, `${kind}-${key}`);
   }
 
   async begin(): Promise<void> { this.db.exec('BEGIN'); }

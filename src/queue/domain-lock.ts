@@ -83,9 +83,5 @@ function advisoryLock(ds: DataSource): (domainId: number) => Promise<Release | n
 }
 
 function fileLock(dir: string | null): (domainId: number) => Promise<Release | null> {
-  return async (domainId) => {
-    if (!dir) return async () => undefined;
-    const unlock = tryFileLock(dir, `domain-${domainId}`);
-    return unlock && (async () => unlock());
-  };
+  return (domainId) => tryFileLock(dir, `domain-${domainId}`);
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { Domain, type SyncRun } from '../db/entities';
 import { loadSettings } from '../db/settings-store';
-import { analyze, openSession, type SqlSession } from '../db/sql-session';
+import { analyze, openSession, type LockRelease, type SqlSession } from '../db/sql-session';
 import { IssueSink, StructuralError } from '../oneroster/issues';
 import type { ZipLimits } from '../oneroster/types';
 import { DEFAULT_ZIP_LIMITS } from '../oneroster/zip-reader';
@@ -66,11 +66,12 @@ export class SyncEngine {
     let passwordsPending = 0;
     // taken before the commit makes the run's pending passwords visible, so that a daemon resuming
     // cut-short hashing (runner.ts) never starts on this run's users while this sync is to hash them
-    let hashingLock: (() => Promise<void>) | null = null;
+    let hashingLock: LockRelease | null = null;
+    let hashingDone = false;
     const unlockHashing = async (): Promise<void> => {
       const release = hashingLock;
       hashingLock = null;
-      await release?.();
+      await release?.(hashingDone);
     };
     const end = async (): Promise<void> => {
       await unlockHashing();
@@ -137,7 +138,10 @@ export class SyncEngine {
             req.onProgress?.({ phase: 'passwords', done, total: passwordsPending }), signal) : null;
           const left = await pendingPasswords(db, firstNewUserId);
           log.info('passwords hashed', { hashed: hashed ?? 0, ms: Date.now() - t0 });
-          if (left === 0) await markPasswordsDone(this.ds, run.id);
+          if (left === 0) {
+            await markPasswordsDone(this.ds, run.id);
+            hashingDone = true;
+          }
           else log.warn('password hashing stopped; a running daemon resumes it within a minute, else at its next start', { hashed: hashed ?? 0, left });
           return left;
         };

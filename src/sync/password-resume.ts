@@ -16,7 +16,7 @@ import type { FileMode, ZipLimits } from '../oneroster/types';
 import { RosterZip } from '../oneroster/zip-reader';
 import { refreshScope } from './apply/context';
 import { externalId } from './external-ids';
-import { hashNewPasswords, pendingPasswords, withHashingLock } from './passwords';
+import { hashNewPasswords, pendingPasswords } from './passwords';
 import { fileDigest, markPasswordsDone } from './run-store';
 
 export type ResumeOutcome =
@@ -39,25 +39,27 @@ export async function resumePasswords(ds: DataSource, run: SyncRun, opts: { limi
   };
   const db = await openSession(ds);
   try {
-    // the lock first: a daemon looks for cut-short hashing every minute, and a run being hashed
-    // right now must cost it no more than this (not a digest of the whole file)
-    const outcome = await withHashingLock(db, run.id, async (): Promise<ResumeOutcome> => {
-      if (from === null || !source) return impossible('the run recorded no file to read the passwords from');
-      if (!fs.existsSync(source)) return impossible(`its file is gone (${source})`);
-      if ((await fileDigest(source)).sha256 !== run.sha256) return impossible(`the file at ${source} is no longer the one the run synced`);
-      try {
-        await refreshScope(db, run.domainId);
-        await stagePasswords(db, source, opts.limits);
-        const hashed = await hashNewPasswords(db, from, undefined, opts.signal, 'password_source');
-        const left = await pendingPasswords(db, from, 'password_source');
-        if (left === 0) await markPasswordsDone(ds, run.id);
-        return { status: 'hashed', hashed, left };
-      } finally {
-        // only what this created: on SQLite the connection is the daemon's one, shared in turn
-        for (const t of ['password_source', 'scope_domain']) await db.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
-      }
-    });
-    return outcome ?? { status: 'busy' };
+    // One hasher per run, across processes (the sync's own hashing takes the same lock before its
+    // commit). The lock first: a daemon looks for cut-short hashing every minute, and a run being
+    // hashed right now must cost it no more than this, not a digest of the whole file.
+    const release = await db.tryLock('hashing', run.id);
+    if (!release) return { status: 'busy' };
+    let outcome: ResumeOutcome | null = null;
+    try {
+      if (from === null || !source) return (outcome = await impossible('the run recorded no file to read the passwords from'));
+      if (!fs.existsSync(source)) return (outcome = await impossible(`its file is gone (${source})`));
+      if ((await fileDigest(source)).sha256 !== run.sha256) return (outcome = await impossible(`the file at ${source} is no longer the one the run synced`));
+      await refreshScope(db, run.domainId);
+      await stagePasswords(db, source, opts.limits);
+      const hashed = await hashNewPasswords(db, from, undefined, opts.signal, 'password_source');
+      const left = await pendingPasswords(db, from, 'password_source');
+      if (left === 0) await markPasswordsDone(ds, run.id);
+      return (outcome = { status: 'hashed', hashed, left });
+    } finally {
+      // only what this created: on SQLite the connection is the daemon's one, shared in turn
+      for (const t of ['password_source', 'scope_domain']) await db.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+      await release(outcome !== null && (outcome.status === 'impossible' || (outcome.status === 'hashed' && outcome.left === 0)));
+    }
   } finally {
     await db.release();
   }

@@ -49,21 +49,6 @@ export async function hashNewPasswords(db: SqlSession, firstNewUserId: number, o
 }
 
 /**
- * One hasher per run, also across processes: the sync's own hashing, a resume by a daemon, and a
- * `rosterdrop sync` sharing the database must not hash the same users. The session's lock dies with
- * its connection or process, so a crash releases it.
- */
-export async function withHashingLock<T>(db: SqlSession, runId: number, fn: () => Promise<T>): Promise<T | null> {
-  const release = await db.tryLock('hashing', runId);
-  if (!release) return null;
-  try {
-    return await fn();
-  } finally {
-    await release();
-  }
-}
-
-/**
  * Hashes run on libuv's thread pool, which every file read and write of the process shares (the
  * FTPS uploads, the next sync's zip). A whole batch at once would queue every file operation
  * behind up to 64 hashes, seconds each time; so at most as many as there are cores, and always two

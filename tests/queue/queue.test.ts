@@ -248,6 +248,10 @@ describe('upload queue', { concurrency: true }, () => {
           assert.equal(whole.passwordsPending, students);
           assert.equal(whole.passwordsLeft, 0);
           assert.equal(await unhashed(), 0);
+          // on SQLite each run's hashing lock is a file: it goes once the run's hashing is over
+          const lockFile = (runId: number): string | null => db.sqlitePath ? path.join(path.dirname(db.sqlitePath), 'locks', `hashing-${runId}.lock`) : null;
+          const lockLeft = (runId: number): boolean => { const f = lockFile(runId); return f !== null && fs.existsSync(f); };
+          assert.equal(lockLeft(whole.runId), false);
 
           for (let i = students + 1; i <= 2 * students; i++) {
             roster.user(`s${i}`, 'sch1', { username: `student.${i}`, givenName: `Stu${i}`, familyName: 'Dent', password: `Pick-me-up-${i}` });
@@ -256,10 +260,12 @@ describe('upload queue', { concurrency: true }, () => {
           const cut = await new SyncEngine(cli).run({ domainId: d.id, zipPath: await roster.zip(dir, 'cut.zip'), source: 'cli', signal: stop.signal,
             onProgress: (p) => { if (p.phase === 'passwords') stop.abort('SIGINT'); } });
           assert.ok(cut.passwordsLeft && cut.passwordsLeft > 0, `cut short (${cut.passwordsLeft} left)`);
+          if (lockFile(cut.runId)) assert.equal(lockLeft(cut.runId), true, 'kept while hashing is left to do');
           const deadline = Date.now() + 30_000;
           while (await unhashed() > 0 && Date.now() < deadline) await sleep(100);
           assert.equal(await unhashed(), 0, 'the running daemon hashed the rest without a restart');
           assert.ok((await db.ds.getRepository(SyncRun).findOneByOrFail({ id: cut.runId })).passwordsDoneAt);
+          await eventually(() => assert.equal(lockLeft(cut.runId), false, 'removed by the resume that finished it'));
         } finally {
           await runner.stop(5000);
           if (cli !== db.ds) await cli.destroy();
