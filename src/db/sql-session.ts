@@ -6,7 +6,7 @@
  */
 
 import { pipeline } from 'node:stream/promises';
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -148,19 +148,48 @@ class PgSession implements SqlSession {
   readonly dialect = 'postgres';
   readonly scratch: 'TEMP TABLE' | 'UNLOGGED TABLE';
   constructor(private readonly runner: QueryRunner, private readonly client: PoolClient, private readonly schema: string | null,
-    readonly cancel: () => Promise<void>) {
+    private readonly cancelBackend: () => Promise<void>) {
     this.scratch = schema ? 'UNLOGGED TABLE' : 'TEMP TABLE';
   }
 
+  /**
+   * A cancel is sent from another connection for the statement running now. If that statement ends
+   * first, the cancel must not land on the next one (say, the UPDATE that records the interrupted
+   * run): every statement waits until a cancel in flight has reached the server, which ignores it
+   * while it waits for a command.
+   */
+  private cancelling: Promise<void> | null = null;
+
+  // bound: sessions are wrapped by prototype (interrupt.ts, traced), and the state must be this one's
+  readonly cancel = async (): Promise<void> => {
+    const sent = this.cancelBackend().catch(() => undefined);
+    this.cancelling = sent;
+    await sent;
+  };
+
+  private async settled(): Promise<void> {
+    while (this.cancelling) {
+      const pending = this.cancelling;
+      await pending;
+      if (this.cancelling === pending) this.cancelling = null;
+    }
+  }
+
+  private async send<R extends QueryResultRow = QueryResultRow>(sql: string, params?: SqlValue[]): Promise<QueryResult<R>> {
+    await this.settled();
+    return this.client.query<R>(sql, params);
+  }
+
   async query<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
-    return (await this.client.query(sql, params)).rows as T[];
+    return (await this.send(sql, params)).rows as T[];
   }
 
   async run(sql: string, params: SqlValue[] = []): Promise<number> {
-    return (await this.client.query(sql, params)).rowCount ?? 0;
+    return (await this.send(sql, params)).rowCount ?? 0;
   }
 
   async load(table: string, columns: readonly string[], rows: AsyncIterable<SqlValue[][]> | Iterable<SqlValue[][]>): Promise<number> {
+    await this.settled();
     const copy = this.client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
     let count = 0;
     async function* encode(): AsyncGenerator<string> {
@@ -186,19 +215,19 @@ class PgSession implements SqlSession {
     const space = ADVISORY_SPACE[kind];
     const rows = await this.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [space, key]);
     if (!rows[0]?.ok) return null;
-    return async () => { await this.client.query('SELECT pg_advisory_unlock($1, $2)', [space, key]).catch(() => undefined); };
+    return async () => { await this.send('SELECT pg_advisory_unlock($1, $2)', [space, key]).catch(() => undefined); };
   }
 
-  async begin(): Promise<void> { await this.client.query('BEGIN'); }
-  async commit(): Promise<void> { await this.client.query('COMMIT'); }
-  async rollback(): Promise<void> { await this.client.query('ROLLBACK'); }
+  async begin(): Promise<void> { await this.send('BEGIN'); }
+  async commit(): Promise<void> { await this.send('COMMIT'); }
+  async rollback(): Promise<void> { await this.send('ROLLBACK'); }
   instant(date: Date): string { return date.toISOString(); }
 
   async clearScratch(keep: readonly string[] = []): Promise<void> {
     if (!this.schema) return;
-    const tables = await this.client.query<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1', [this.schema]);
+    const tables = await this.send<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1', [this.schema]);
     for (const { tablename } of tables.rows) {
-      if (!keep.includes(tablename)) await this.client.query(`DROP TABLE IF EXISTS ${this.schema}.${tablename}`);
+      if (!keep.includes(tablename)) await this.send(`DROP TABLE IF EXISTS ${this.schema}.${tablename}`);
     }
   }
 
@@ -206,9 +235,9 @@ class PgSession implements SqlSession {
     try {
       // the connection goes back to TypeORM's pool: leave it as it came, also after a failed
       // statement left a transaction aborted (ROLLBACK outside one is only a warning)
-      await this.client.query('ROLLBACK');
-      if (this.schema) await this.client.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
-      await this.client.query('RESET search_path; RESET work_mem; RESET temp_buffers; RESET parallel_tuple_cost');
+      await this.send('ROLLBACK');
+      if (this.schema) await this.send(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+      await this.send('RESET search_path; RESET work_mem; RESET temp_buffers; RESET parallel_tuple_cost');
     } catch {
       // a broken connection: nothing to tidy, and releasing it must not fail a finished sync
     } finally {

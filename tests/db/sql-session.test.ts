@@ -147,4 +147,24 @@ describe('SQL session [postgres]: work tables in a schema of the session’s own
       await session.release();
     }
   });
+
+  test('a cancel sent for a statement that has just ended does not cancel the next one', async (t) => {
+    if (!db) return t.skip('PostgreSQL not configured');
+    const session = await openSession(db.ds);
+    try {
+      // what an interrupt does when its statement wins the race: the cancel leaves over another
+      // connection, and the engine's next statement (recording the run) must still run
+      await session.query('SELECT 1');
+      const cancelled = session.cancel();
+      assert.deepEqual(await session.query('SELECT pg_sleep(0.3), 2 AS n'), [{ pg_sleep: '', n: 2 }]);
+      await cancelled;
+      // and a statement that is running when the cancel arrives is cancelled
+      const running = session.query('SELECT pg_sleep(5)');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await session.cancel();
+      await assert.rejects(running, /canceling statement due to user request/);
+    } finally {
+      await session.release();
+    }
+  });
 });
