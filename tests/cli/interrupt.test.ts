@@ -74,10 +74,20 @@ describe('stopping rosterdrop sync', { concurrency: true }, () => {
         const lastId = Number((await ds.getRepository(User).createQueryBuilder('u').select('max(u.id)', 'n').getRawOne<{ n: number | null }>())?.n ?? 0);
         const hashedSoFar = async (): Promise<number> => ds.getRepository(User).createQueryBuilder('u')
           .where('u.id > :id AND u.password_hash IS NOT NULL', { id: lastId }).getCount();
+        const domain = await ds.getRepository(Domain).findOneByOrFail({ userspace: 'district' });
+        let domainFreeWhileHashing: boolean | null = null;
         // signalled once the first batch is stored: the stop then comes between batches
         const stopped = await syncAndSignal(db.env, ['district', roster.zipPath, '--no-progress'], /hashing \d+ new users' passwords/, 'SIGTERM',
-          async () => (await hashedSoFar()) > 0);
+          async () => {
+            if ((await hashedSoFar()) === 0) return false;
+            // hashing has its own lock: the daemon's next sync of the domain need not wait for it
+            const lock = await domainLocks(ds).tryAcquire(domain.id);
+            domainFreeWhileHashing = lock !== null;
+            await lock?.release();
+            return true;
+          });
         assert.equal(stopped.code, 143, stopped.stderr.slice(-3000));
+        assert.equal(domainFreeWhileHashing, true, 'the CLI let go of the domain once its result was recorded');
         const said = /(\d+) of (\d+) new users have no password yet/.exec(stopped.stderr);
         assert.ok(said, stopped.stderr.slice(-3000));
         const run = await ds.getRepository(SyncRun).findOneOrFail({ where: {}, order: { id: 'DESC' } });

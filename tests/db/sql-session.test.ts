@@ -79,6 +79,15 @@ describe('SQL session [postgres]: work tables in a schema of the session’s own
     `SELECT n.nspname, c.relpersistence FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relname = $1 AND pg_table_is_visible(c.oid)`, [table]))[0];
   const schemaExists = async (name: string) => (await db!.ds.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [name]) as unknown[]).length > 0;
+  /** runs `fn` on a new session, released after it */
+  const onSession = async (fn: (session: SqlSession) => Promise<void>): Promise<void> => {
+    const session = await openSession(db!.ds);
+    try {
+      await fn(session);
+    } finally {
+      await session.release();
+    }
+  };
 
   test('scratch tables are UNLOGGED in rosterdrop_work_<pid>, TEMP ones stay TEMP, and release drops the schema and resets the connection', async (t) => {
     if (!db) return t.skip('PostgreSQL not configured');
@@ -120,38 +129,32 @@ describe('SQL session [postgres]: work tables in a schema of the session’s own
     while (live.has(dead)) dead++;
     await db.ds.query(`CREATE SCHEMA rosterdrop_work_${dead}`);
     await db.ds.query(`CREATE UNLOGGED TABLE rosterdrop_work_${dead}.stage_enrollments (n integer)`);
-    const session = await openSession(db.ds);
-    try {
-      assert.equal(await schemaExists(`rosterdrop_work_${dead}`), false);
-    } finally {
-      await session.release();
-    }
+    await onSession(async () => assert.equal(await schemaExists(`rosterdrop_work_${dead}`), false));
   });
 
   test('a join over work tables may run in parallel; the same join over TEMP tables may not', async (t) => {
     if (!db) return t.skip('PostgreSQL not configured');
-    const session = await openSession(db.ds);
-    try {
-      // make parallel plans free so that only the table kind decides
+    await onSession(async (session) => {
+      // make parallel plans free so that only the table kind decides (release resets only its own settings)
       await session.run('SET parallel_setup_cost = 0; SET min_parallel_table_scan_size = 0; SET parallel_tuple_cost = 0');
-      const plan = async (kind: string, name: string) => {
-        await session.run(`CREATE ${kind} ${name} AS SELECT g AS n FROM generate_series(1, 20000) g`);
-        await session.run(`ANALYZE ${name}`);
-        const rows = await session.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT count(*) FROM ${name} a JOIN ${name} b ON a.n = b.n`);
-        return rows.map((r) => r['QUERY PLAN']).join('\n');
-      };
-      assert.match(await plan(session.scratch, 't_par_work'), /Gather/);
-      assert.doesNotMatch(await plan('TEMP TABLE', 't_par_temp'), /Gather/);
-    } finally {
-      await session.run('RESET parallel_setup_cost; RESET min_parallel_table_scan_size').catch(() => undefined);
-      await session.release();
-    }
+      try {
+        const plan = async (kind: string, name: string) => {
+          await session.run(`CREATE ${kind} ${name} AS SELECT g AS n FROM generate_series(1, 20000) g`);
+          await session.run(`ANALYZE ${name}`);
+          const rows = await session.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT count(*) FROM ${name} a JOIN ${name} b ON a.n = b.n`);
+          return rows.map((r) => r['QUERY PLAN']).join('\n');
+        };
+        assert.match(await plan(session.scratch, 't_par_work'), /Gather/);
+        assert.doesNotMatch(await plan('TEMP TABLE', 't_par_temp'), /Gather/);
+      } finally {
+        await session.run('RESET parallel_setup_cost; RESET min_parallel_table_scan_size');
+      }
+    });
   });
 
   test('a cancel sent for a statement that has just ended does not cancel the next one', async (t) => {
     if (!db) return t.skip('PostgreSQL not configured');
-    const session = await openSession(db.ds);
-    try {
+    await onSession(async (session) => {
       // what an interrupt does when its statement wins the race: the cancel leaves over another
       // connection, and the engine's next statement (recording the run) must still run
       await session.query('SELECT 1');
@@ -164,8 +167,6 @@ describe('SQL session [postgres]: work tables in a schema of the session’s own
       await new Promise((resolve) => setTimeout(resolve, 200));
       await session.cancel();
       assert.match(String((await running)?.message), /canceling statement due to user request/);
-    } finally {
-      await session.release();
-    }
+    });
   });
 });
