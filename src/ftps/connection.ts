@@ -3,7 +3,7 @@
  * side replaced. Commands are framed into whole lines and run one at a time (command-line.ts), pass
  * the policy gate (policy.ts) and then a handler (commands/). AUTH TLS switches to TLS
  * synchronously and drops anything pipelined behind it (defects 1 and 2); the connection keeps its
- * own SecureContext so its data connections can resume its TLS session.
+ * own TLS state (connection-tls.ts) so its data connections can resume its TLS session.
  */
 import tls from 'node:tls';
 import type { Socket } from 'node:net';
@@ -14,13 +14,14 @@ import { DataChannel, type PassivePorts } from './data-channel';
 import type { DropFileSystem } from './drop-fs';
 import { FtpSrvConnectionBase, type FtpCommand, type FtpSrvLog, type FtpSrvServer } from './ftp-srv-internals';
 import { isTlsMethod } from './commands/session';
+import type { ConnectionTls } from './connection-tls';
 import { gateCommand } from './policy';
 import type { Authenticator, DropServerConfig, Grant, UploadSink } from './types';
 
 export interface ConnectionDeps {
   config: DropServerConfig;
-  /** the current certificate (reloaded on SIGHUP) as a fresh SecureContext */
-  secureContext(): tls.SecureContext;
+  /** the current certificate (reloaded on SIGHUP) in a fresh TLS state for a new control connection */
+  connectionTls(): ConnectionTls;
   authenticator: Authenticator;
   sink: UploadSink;
   admission: Admission;
@@ -51,7 +52,7 @@ export class DropConnection extends FtpSrvConnectionBase {
   transferring = false;
   /** a command is being handled (a slow login, say): the client is waiting on us, not idle */
   private busy = false;
-  context: tls.SecureContext | null = null;
+  tlsState: ConnectionTls | null = null;
   channel: DataChannel | null = null;
   private readonly lines: LineBuffer;
   private queue: Promise<void> = Promise.resolve();
@@ -64,7 +65,7 @@ export class DropConnection extends FtpSrvConnectionBase {
 
   constructor(
     server: FtpSrvServer, socket: Socket, peerIp: string, deps: ConnectionDeps,
-    implicit: { socket: tls.TLSSocket; context: tls.SecureContext } | null, private readonly onEnded: () => void,
+    implicit: { socket: tls.TLSSocket; tls: ConnectionTls } | null, private readonly onEnded: () => void,
   ) {
     super(server, { log: quietLog, socket: implicit?.socket ?? socket });
     this.peerIp = peerIp;
@@ -72,7 +73,7 @@ export class DropConnection extends FtpSrvConnectionBase {
     this.logger = deps.logger.child({ session: this.id.slice(0, 8), ip: peerIp });
     this.lines = new LineBuffer(deps.config.maxCommandLineBytes);
     if (implicit) {
-      this.context = implicit.context;
+      this.tlsState = implicit.tls;
       this.isSecure = true;
       this.watchSocket(implicit.socket, false); // ftp-srv's constructor already reads it
     }
@@ -159,9 +160,9 @@ export class DropConnection extends FtpSrvConnectionBase {
     raw.removeAllListeners('data');
     if (this.earlyTls) raw.unshift(this.earlyTls);
     this.earlyTls = null;
-    const context = this.deps.secureContext();
-    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
-    this.context = context;
+    const state = this.deps.connectionTls();
+    const secure = state.accept(raw);
+    this.tlsState = state;
     this.commandSocket = secure;
     this.isSecure = true;
     this.awaitingTls = false;
@@ -191,7 +192,7 @@ export class DropConnection extends FtpSrvConnectionBase {
     const { config } = this.deps;
     this.channel = new DataChannel({
       peerIp: this.peerIp,
-      context: this.context as tls.SecureContext,
+      tls: this.tlsState as ConnectionTls,
       requireSessionReuse: config.requireTlsSessionReuse,
       connectTimeoutMs: config.timeouts.dataConnectMs,
       onRefused: (reason, ip) => this.logger.warn('data connection refused', { reason, from: ip }),

@@ -6,8 +6,9 @@
  * connection disconnect the victim, waited for the handshake before sending 150 (Python and lftp
  * deadlocked), and leaked the previous listener on every PASV (defects 4–6). Here:
  * - the peer address is checked on TCP accept, before any TLS; strangers are dropped silently;
- * - each data socket is TLS with the control connection's own SecureContext, so the client can
- *   resume its session (and only its session); resumption can be required;
+ * - each data socket is TLS with the control connection's own TLS state (connection-tls.ts), so the
+ *   client can resume its session (and only its session), by ticket or by session ID; resumption
+ *   can be required;
  * - the channel is connected at TCP accept (the caller sends 150 at once: lftp and Python begin the
  *   data handshake only after it) and ready once the TLS handshake is done (and resumed, when
  *   resumption is required): nothing is written or ended before it;
@@ -19,6 +20,7 @@ import { Duplex } from 'node:stream';
 import net from 'node:net';
 import tls from 'node:tls';
 import { normalizeIp } from './admission';
+import type { ConnectionTls } from './connection-tls';
 
 export class DataChannelError extends Error {
   constructor(readonly code: number, message: string) {
@@ -34,7 +36,7 @@ export class DataSocket {
   private closeNotify = false;
   private tlsEnded = false;
 
-  constructor(raw: net.Socket, context: tls.SecureContext) {
+  constructor(raw: net.Socket, connectionTls: ConnectionTls) {
     // TLS over a JS duplex rather than the TCP handle: the TCP FIN reaches TLS only through here, so
     // whether TLS saw a close_notify before it can be told.
     const transport = new Duplex({
@@ -51,7 +53,7 @@ export class DataSocket {
     transport.prependListener('end', () => { this.eofDelivered = true; });
     raw.on('error', (err) => transport.destroy(err));
     raw.on('close', () => transport.destroy());
-    this.socket = new tls.TLSSocket(transport, { isServer: true, secureContext: context });
+    this.socket = connectionTls.accept(transport);
     // Decided when TLS ends its readable side, not at 'end': that waits until a consumer has read
     // everything, and the upload's consumer may attach after the client has already finished.
     const push = this.socket.push.bind(this.socket);
@@ -122,7 +124,8 @@ export class PassivePorts {
 export interface ChannelOptions {
   /** the control connection's peer: data from anywhere else is refused */
   peerIp: string;
-  context: tls.SecureContext;
+  /** the control connection's TLS state: its session is the one a data connection may resume */
+  tls: ConnectionTls;
   requireSessionReuse: boolean;
   connectTimeoutMs: number;
   /** a refused data connection (wrong address, no resumption), for the log */
@@ -207,7 +210,7 @@ export class DataChannel {
 
   private adopt(socket: net.Socket): void {
     socket.setNoDelay(true);
-    const data = new DataSocket(socket, this.opts.context);
+    const data = new DataSocket(socket, this.opts.tls);
     this.accepted = true;
     this.candidates.add(data);
     this.wake();

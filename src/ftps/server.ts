@@ -13,6 +13,7 @@ import type { Logger } from '../util/logger';
 import { Admission, normalizeIp, type Refusal } from './admission';
 import { commandHandlers } from './commands';
 import { DropConnection, type ConnectionDeps } from './connection';
+import { ConnectionTls } from './connection-tls';
 import { PassivePorts } from './data-channel';
 import { FtpSrv, type FtpSrvServer } from './ftp-srv-internals';
 import type { Authenticator, DropServerConfig, TlsMaterial, UploadSink } from './types';
@@ -54,8 +55,8 @@ export class DropServer {
       config, authenticator, sink, logger,
       admission: new Admission(config.connections, config.login),
       ports: new PassivePorts(config.passive.minPort, config.passive.maxPort),
-      // One context per control connection: its data connections resume that session, and no other.
-      secureContext: () => this.makeContext(this.material),
+      // One TLS state per control connection: its data connections resume that session, and no other.
+      connectionTls: () => new ConnectionTls(this.makeContext(this.material)),
       handlers: commandHandlers(),
     };
   }
@@ -124,10 +125,10 @@ export class DropServer {
       return;
     }
     socket.setNoDelay(true);
-    let secure: { socket: tls.TLSSocket; context: tls.SecureContext } | null = null;
+    let secure: { socket: tls.TLSSocket; tls: ConnectionTls } | null = null;
     if (implicit) {
-      const context = this.deps.secureContext();
-      secure = { socket: new tls.TLSSocket(socket, { isServer: true, secureContext: context }), context };
+      const state = this.deps.connectionTls();
+      secure = { socket: state.accept(socket), tls: state };
     }
     let released = false;
     const conn: DropConnection = new DropConnection(this.ftpSrv, socket, ip, this.deps, secure, () => {

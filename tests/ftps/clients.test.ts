@@ -137,12 +137,14 @@ const encodePath = (p: string): string => p.split('/').map(encodeURIComponent).j
  * its next data connection makes a full handshake (curl issue #4654; vsftpd with require_ssl_reuse
  * refuses it alike). Where resumption is required, each curl run therefore does one transfer.
  */
-function curlRoundTrip(mode: 'explicit' | 'implicit', oneTransferPerLogin = false): RoundTrip {
+function curlRoundTrip(mode: 'explicit' | 'implicit', opts: { oneTransferPerLogin?: boolean; tlsMax?: '1.2' } = {}): RoundTrip {
+  const { oneTransferPerLogin = false, tlsMax } = opts;
   return async ({ fx }, upload, work) => {
     const base = mode === 'explicit'
       ? [`ftp://${HOST}:${fx.port}`, '--ssl-reqd']
       : [`ftps://${HOST}:${String(fx.implicitPort)}`];
     const [root, ...tlsArgs] = base;
+    if (tlsMax) tlsArgs.push('--tls-max', tlsMax);
     const common = [...tlsArgs, '-k', '-sS', '--max-time', '30', '-u', `${ADMIN_LOGIN}:${ADMIN_PASSWORD}`];
     const folderUrl = `${root}/${upload.target.folder ? `${encodePath(upload.target.folder)}/` : ''}`;
     const listed = path.join(work, 'listed.txt');
@@ -488,7 +490,11 @@ describe('real FTPS clients', { concurrency: true }, () => {
     });
 
     it('curl resumes the control session: uploads, listings and deletes succeed (one transfer per login)', async () => {
-      await repeatRoundTrips(strict, 'curl-reuse', curlRoundTrip('explicit', true), 5);
+      await repeatRoundTrips(strict, 'curl-reuse', curlRoundTrip('explicit', { oneTransferPerLogin: true }), 5);
+    });
+
+    it('curl limited to TLS 1.2 (no tickets: it resumes by session ID) does all three transfers on one login', async () => {
+      await repeatRoundTrips(strict, 'curl-tls12-reuse', curlRoundTrip('explicit', { tlsMax: '1.2' }), 5);
     });
 
     it('lftp (GnuTLS, like FileZilla) resumes it too, though it handshakes only after the 150', async () => {

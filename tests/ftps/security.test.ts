@@ -9,6 +9,7 @@
  * Every address is loopback: 127.0.0.1 is the usual client; 127.0.0.2–6 play other machines.
  */
 import assert from 'node:assert/strict';
+import { constants } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -23,7 +24,7 @@ import { createUser } from '../../src/db/users';
 import { FtpSrv } from '../../src/ftps/ftp-srv-internals';
 import type { Logger } from '../../src/util/logger';
 import {
-  attemptData, DataConn, expectCode, loggedIn, pasv, passivePort, RawFtp, secureConnect, sha256, type FtpReply,
+  attemptData, DataConn, expectCode, loggedIn, pasv, passivePort, RawFtp, secureConnect, sha256, type ConnectOptions, type FtpReply,
 } from '../helpers/ftp-raw';
 import { ADMIN_LOGIN, ADMIN_PASSWORD, domainDir, hiddenFiles, startFtps, visibleFiles, type ConfigPatch, type FtpsFixture } from '../helpers/ftps';
 
@@ -60,7 +61,7 @@ class Clients {
     return this.add(await secureConnect(port, { localAddress }));
   }
 
-  async login(fx: FtpsFixture, login = ADMIN_LOGIN, password = ADMIN_PASSWORD, opts: { localAddress?: string; protect?: boolean } = {}): Promise<RawFtp> {
+  async login(fx: FtpsFixture, login = ADMIN_LOGIN, password = ADMIN_PASSWORD, opts: ConnectOptions & { protect?: boolean } = {}): Promise<RawFtp> {
     return this.add(await loggedIn(fx.port, login, password, opts));
   }
 
@@ -1068,6 +1069,32 @@ describe('FTPS drop server under attack', { concurrency: true }, () => {
       expectCode(await finalReply(c), 425);
       assert.ok(!visibleFiles(domainDir(fx, 'district')).includes('fresh.zip'));
       assert.equal(fx.uploads.filter((u) => u.name === 'fresh.zip').length, 0);
+    });
+
+    it('a TLS 1.2 client without tickets resumes by session ID, on every data connection; another connection\'s session ID is refused', async () => {
+      // curl and other OpenSSL-based clients turn tickets off: under TLS 1.2 they resume by session ID only
+      const noTickets: ConnectOptions = { tls: { maxVersion: 'TLSv1.2', secureOptions: constants.SSL_OP_NO_TICKET } };
+      const c = await clients.login(fx, ADMIN_LOGIN, ADMIN_PASSWORD, noTickets);
+      assert.equal(c.tlsSocket?.getProtocol(), 'TLSv1.2');
+      const content = Buffer.alloc(100_000, 'tls12');
+      for (const name of ['id-one.zip', 'id-two.zip']) {
+        const port = await pasv(c);
+        await c.send(`STOR ${name}`);
+        const data = await DataConn.open(port, { ...noTickets, session: c.session });
+        assert.equal(data.resumed, true, `${name}: the data connection resumed the control session`);
+        expectCode(await c.reply(), 150);
+        await data.write(content);
+        await data.end();
+        expectCode(await c.reply(), 226);
+      }
+      const other = await clients.login(fx, 'other/admin', 'other-password', noTickets);
+      const port = await pasv(c);
+      await c.send('STOR id-three.zip');
+      const foreign = await attemptData(port, { ...noTickets, session: other.session, payload: Buffer.from('foreign session'), timeoutMs: 2000 });
+      assert.deepEqual([foreign.resumed, foreign.closed], [false, true], 'another control connection\'s session ID does not resume here');
+      expectCode(await finalReply(c), 425);
+      assert.deepEqual(fx.uploads.filter((u) => u.name.startsWith('id-')).map((u) => [u.name, u.sha256]),
+        [['id-one.zip', sha256(content)], ['id-two.zip', sha256(content)]]);
     });
   });
 

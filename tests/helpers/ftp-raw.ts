@@ -22,6 +22,8 @@ export interface ConnectOptions {
   host?: string;
   /** source address, e.g. 127.0.0.2 to be another client */
   localAddress?: string;
+  /** client TLS settings, e.g. TLS 1.2 without tickets to resume by session ID only */
+  tls?: Pick<tls.ConnectionOptions, 'maxVersion' | 'secureOptions'>;
 }
 
 /** How AUTH TLS starts the handshake. */
@@ -53,7 +55,7 @@ export class RawFtp {
   private markClosed!: () => void;
   private readonly onPlain = (chunk: Buffer): void => this.feed(chunk);
 
-  private constructor(raw: net.Socket) {
+  private constructor(raw: net.Socket, private readonly tlsOptions: ConnectOptions['tls'] = {}) {
     this.raw = raw;
     this.sock = raw;
     this.closedPromise = new Promise((resolve) => { this.markClosed = resolve; });
@@ -66,7 +68,7 @@ export class RawFtp {
     return new Promise((resolve, reject) => {
       const raw = net.connect({ host: opts.host ?? '127.0.0.1', port, localAddress: opts.localAddress });
       raw.setNoDelay(true);
-      const client = new RawFtp(raw);
+      const client = new RawFtp(raw, opts.tls);
       raw.once('connect', () => { raw.off('error', reject); resolve(client); });
       raw.once('error', reject);
     });
@@ -128,7 +130,7 @@ export class RawFtp {
       const r = await this.reply(timeoutMs);
       if (r.code !== 234) throw new Error(`AUTH TLS answered ${r.text}`);
       this.raw.off('data', this.onPlain);
-      await this.handshake(tls.connect({ socket: this.raw, rejectUnauthorized: false }), timeoutMs);
+      await this.handshake(tls.connect({ ...this.tlsOptions, socket: this.raw, rejectUnauthorized: false }), timeoutMs);
       return r;
     }
     // The client runs TLS over a transport that strips the 234 line out of the byte stream, so the
@@ -166,7 +168,7 @@ export class RawFtp {
     });
     raw.on('end', () => transport.push(null));
     raw.write(bytes);
-    const secured = this.handshake(tls.connect({ socket: transport, rejectUnauthorized: false }), timeoutMs);
+    const secured = this.handshake(tls.connect({ ...this.tlsOptions, socket: transport, rejectUnauthorized: false }), timeoutMs);
     const r = await this.reply(timeoutMs);
     if (r.code !== 234) throw new Error(`AUTH TLS answered ${r.text}`);
     await secured;
@@ -315,7 +317,7 @@ export class DataConn {
       const raw = net.connect({ host: opts.host ?? '127.0.0.1', port, localAddress: opts.localAddress });
       raw.setNoDelay(true);
       raw.on('error', () => undefined);
-      const socket = tls.connect({ socket: over(raw).transport, rejectUnauthorized: false, session: opts.session });
+      const socket = tls.connect({ ...opts.tls, socket: over(raw).transport, rejectUnauthorized: false, session: opts.session });
       const conn = new DataConn(raw, socket);
       const timer = setTimeout(() => { conn.destroy(); reject(new Error('data TLS handshake timed out')); }, opts.timeoutMs ?? DEFAULT_TIMEOUT);
       socket.once('secureConnect', () => { clearTimeout(timer); resolve(conn); });
@@ -381,7 +383,7 @@ export function attemptData(port: number, opts: DataOptions & { payload?: Buffer
     const raw = net.connect({ host: opts.host ?? '127.0.0.1', port, localAddress: opts.localAddress });
     raw.on('error', () => undefined);
     raw.on('data', (c: Buffer) => { result.bytesReceived += c.length; });
-    const socket = tls.connect({ socket: over(raw).transport, rejectUnauthorized: false, session: opts.session });
+    const socket = tls.connect({ ...opts.tls, socket: over(raw).transport, rejectUnauthorized: false, session: opts.session });
     socket.on('error', () => undefined);
     socket.once('secureConnect', () => {
       result.secured = true;
