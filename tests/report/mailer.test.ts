@@ -8,13 +8,11 @@ import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import winston from 'winston';
 import { issuesCsv } from '../../src/cli/output';
 import { Notifier, type MailSettings } from '../../src/notify/mailer';
 import { composeMail } from '../../src/report/run-report';
-import type { Logger } from '../../src/util/logger';
+import { memoryLogger } from '../helpers/memory-logger';
 import { leaves, parseMime, type MimePart } from '../helpers/mime';
 import { startSmtp } from '../helpers/smtp';
 import { sampleReport } from './fixtures';
@@ -22,16 +20,6 @@ import { sampleReport } from './fixtures';
 const problems: string[] = [];
 process.on('unhandledRejection', (err) => { problems.push(`unhandled rejection: ${String(err)}`); });
 
-interface LogEntry { level: string; message: string; [key: string]: unknown }
-function memoryLogger(): { logger: Logger; entries: LogEntry[]; raw: string[] } {
-  const raw: string[] = [];
-  const stream = new Writable({ write(chunk: Buffer, _enc, cb) { raw.push(chunk.toString('utf8')); cb(); } });
-  const logger = winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
-  return {
-    logger, raw,
-    get entries() { return raw.flatMap((l) => l.trim().split('\n')).filter(Boolean).map((l) => JSON.parse(l) as LogEntry); },
-  };
-}
 
 /** A loopback port nobody listens on. */
 async function deadPort(): Promise<number> {

@@ -9,13 +9,18 @@
  * 2. killed when the apply phase starts (the domains already written in the transaction);
  * 3. killed after a random delay once the apply phase started (a real, unsynchronized crash):
  *    the file's entities are then all there or none (if the commit won the race), never part.
+ *
+ * And the other side of the commit: a failure while adding the commit's time to the run's record
+ * (a trigger in the database refuses the update) is only logged; the sync stays succeeded.
  */
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { databaseKinds } from '../helpers/db';
-import { brief, ext, newRoot, runRow, runsOf, snapshot, useDatabase, usersUnder, type Snapshot } from '../helpers/lms';
+import type { DataSource } from 'typeorm';
+import { databaseKinds, type DbKind } from '../helpers/db';
+import { brief, ext, newRoot, runRow, runSync, runsOf, snapshot, useDatabase, usersUnder, type Snapshot } from '../helpers/lms';
+import { memoryLogger } from '../helpers/memory-logger';
 import { largeRoster, standardRoster } from '../helpers/roster';
 
 const CLASSES = 60;
@@ -149,5 +154,45 @@ for (const kind of databaseKinds()) {
       }
       assert.ok(signal === 'SIGKILL' || finished);
     });
+
+    test('a failure after the commit, while adding its time to the record, is logged and does not fail the sync', async () => {
+      const root = await newRoot(env.ds);
+      const zip = await env.zip(standardRoster(2), 'after-commit.zip');
+      const drop = await refuseUpdatesOfFinishedRuns(env.ds, kind, root.id);
+      try {
+        const log = memoryLogger();
+        const r = await runSync(env.ds, root.id, zip, { engine: { logger: log.logger } });
+        assert.equal(r.status, 'succeeded', r.issues.map(brief).join('\n'));
+        const warning = log.entries.find((e) => e.message === 'could not record the commit time');
+        assert.ok(warning, 'the failure is logged');
+        assert.match(String(warning.error), /refused by the test/);
+        assert.equal(warning.runId, r.runId);
+        // the record committed with the changes stands
+        const row = await runRow(env.ds, r.runId);
+        assert.equal(row.status, 'succeeded');
+        assert.ok(row.finishedAt, 'finished when it committed');
+        assert.equal((await usersUnder(env.ds, root.id)).length, r.counts.users.created);
+        assert.ok(r.counts.users.created > 0);
+      } finally {
+        await drop();
+      }
+    });
   });
+}
+
+/** A trigger that makes every update of the domain's finished runs fail; returns its removal. */
+async function refuseUpdatesOfFinishedRuns(ds: DataSource, kind: DbKind, domainId: number): Promise<() => Promise<void>> {
+  if (kind === 'postgres') {
+    await ds.query(`CREATE FUNCTION rd_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
+    await ds.query(`CREATE TRIGGER rd_test_refuse BEFORE UPDATE ON sync_run FOR EACH ROW
+      WHEN (OLD.status <> 'running' AND OLD.domain_id = ${domainId}) EXECUTE FUNCTION rd_test_refuse()`);
+    return async () => {
+      await ds.query('DROP TRIGGER rd_test_refuse ON sync_run');
+      await ds.query('DROP FUNCTION rd_test_refuse()');
+    };
+  }
+  await ds.query(`CREATE TRIGGER rd_test_refuse BEFORE UPDATE ON sync_run FOR EACH ROW
+    WHEN OLD.status <> 'running' AND OLD.domain_id = ${domainId} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+  return async () => { await ds.query('DROP TRIGGER rd_test_refuse'); };
 }
