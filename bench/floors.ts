@@ -51,8 +51,11 @@ export async function insertFloorPostgres(databaseUrl: string): Promise<FloorRes
   await c.connect();
   try {
     await c.query(`DROP TABLE IF EXISTS ${FLOOR_TABLE}`);
-    // INCLUDING ALL: the same indexes (primary key, course, user, external ID) and defaults
+    // INCLUDING ALL: the same indexes (primary key, course, user, external ID) and defaults; the
+    // table's storage parameters (fillfactor) are not copied by LIKE, so they are set as the live one's
     await c.query(`CREATE TABLE ${FLOOR_TABLE} (LIKE enrollment INCLUDING ALL)`);
+    const { rows: [rel] } = await c.query<{ options: string[] | null }>("SELECT reloptions AS options FROM pg_class WHERE oid = 'enrollment'::regclass");
+    if (rel?.options?.length) await c.query(`ALTER TABLE ${FLOOR_TABLE} SET (${rel.options.join(', ')})`);
     await c.query('CHECKPOINT');
     const t0 = now();
     await c.query('BEGIN');
