@@ -3,9 +3,9 @@
  * its session, and no other connection's:
  * - its own SecureContext, whose ticket keys only this connection's handshakes use (tickets: TLS 1.3
  *   clients, and TLS 1.2 clients that use tickets);
- * - its own session-ID cache, for TLS 1.2 clients that resume by session ID only (curl and other
- *   OpenSSL-based clients turn tickets off; Windows' SChannel). Node keeps no server session cache of
- *   its own: without this, such clients could never resume, and required resumption refused them.
+ * - its own session-ID cache, for TLS 1.2 clients that resume by session ID only (curl turns
+ *   tickets off). Node keeps no server session cache of its own: without this, such clients could
+ *   never resume, and required resumption refused them.
  */
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
