@@ -14,8 +14,12 @@ type Modes = Record<DataFile, FileMode>;
 
 interface Failure { line: number; sid: string | null; ref: string; ref_line: number | null }
 
-/** LMS rows that can satisfy a reference in delta mode: managed, inside the sync's scope. */
+/**
+ * What can satisfy a reference in delta mode besides the file: managed LMS rows inside the sync's
+ * scope, and the academic sessions earlier files sent (kept by apply/sessions.ts).
+ */
 const LIVE: Partial<Record<StageTable, string>> = {
+  stage_sessions: `SELECT 1 FROM academic_session x WHERE x.external_id = 'or-' || s.ref AND x.domain_id IN (SELECT id FROM scope_domain)`,
   stage_orgs: `SELECT 1 FROM domain x WHERE x.external_id = 'or-' || s.ref AND x.id IN (SELECT id FROM scope_domain)`,
   stage_users: `SELECT 1 FROM lms_user x WHERE x.external_id = 'or-' || s.ref AND x.domain_id IN (SELECT id FROM scope_domain)`,
   stage_classes: `SELECT 1 FROM course x WHERE x.external_id = 'or-' || s.ref AND x.domain_id IN (SELECT id FROM scope_domain)`,
@@ -42,7 +46,7 @@ interface RefRule {
   unknownCode?: IssueCode;
   /**
    * not checked for tobedeleted rows: deleting the record does not need it (a delta that deletes
-   * a class need not carry its terms, which the LMS does not hold)
+   * a class need not carry its terms, which an earlier file may never have sent)
    */
   notForDeleted?: boolean;
 }
@@ -142,7 +146,7 @@ export class ReferenceChecker {
         ? `${rule.column} "${r.ref}" refers to ${targetFile} line ${r.ref_line}, which was rejected${skipped}`
         : rule.unknownCode === 'ref.course_unknown'
           ? `${rule.column} "${r.ref}" is not in ${targetFile}: the section is created without teacher or term base courses`
-          : `${rule.column} "${r.ref}" is not in ${targetFile}${targetMode === 'delta' ? ' nor already in the LMS' : ''}${skipped}`;
+          : `${rule.column} "${r.ref}" is not in ${targetFile}${targetMode === 'delta' ? ` nor ${rule.target === 'stage_sessions' ? 'sent by an earlier file' : 'already in the LMS'}` : ''}${skipped}`;
       return { severity: rule.severity, code, file, line: Number(r.line), column: rule.column, sourcedId: r.sid, message };
     }), total);
   }

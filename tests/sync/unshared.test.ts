@@ -14,7 +14,7 @@ import {
   mustUser, newRoot, reload, userByExt, useDatabase, usersUnder,
 } from '../helpers/lms';
 import { Roster, standardRoster } from '../helpers/roster';
-import { Course, User } from '../../src/db/entities';
+import { AcademicSession, Course, User } from '../../src/db/entities';
 import type { SyncSettings } from '../../src/sync/settings';
 
 const STUDENTS = 12;
@@ -295,6 +295,53 @@ for (const kind of databaseKinds()) {
       assert.equal(r.counts.users.removed, 1);
       assert.equal(r.counts.enrollments.removed, 1);
       assert.equal(r.counts.courses.removed, 1);
+    });
+
+    /** The academic sessions kept for the domain: sourcedId → title and dates. */
+    async function keptSessions(rootId: number): Promise<Record<string, string>> {
+      const rows = await env.ds.getRepository(AcademicSession).find({ where: { domainId: rootId }, order: { externalId: 'ASC' } });
+      return Object.fromEntries(rows.map((r) => [r.externalId, `${r.title} ${r.startDate}..${r.endDate} ${r.schoolYear}`]));
+    }
+
+    test('a delta class may name a term an earlier file sent; once a delta deletes the term, it may not', async () => {
+      const { rootId, roster } = await seed();
+      assert.deepEqual(await keptSessions(rootId), {
+        'or-fall': 'Fall 2024 2024-08-15..2024-12-20 2025', 'or-spring': 'Spring 2025 2025-01-06..2025-06-06 2025',
+        'or-sy': '2024-2025 2024-08-01..2025-06-30 2025',
+      });
+      const before = await mustCourse(env.ds, rootId, ext('math-1'));
+      const renamed = delta(roster, { classes: ['math-1'] }).set('classes', 'math-1', { title: 'Math 1A renamed' });
+      const r = await env.sync(rootId, renamed);
+      assert.equal(r.status, 'succeeded', r.issues.map(brief).join('\n'));
+      const after = await mustCourse(env.ds, rootId, ext('math-1'));
+      assert.equal(after.title, 'Math 1A renamed');
+      assert.deepEqual([after.term, after.startAt, after.endAt], [before.term, before.startAt, before.endAt], 'the term and its dates as before');
+      assert.deepEqual([r.counts.courses.updated, r.counts.courses.created, r.counts.courses.removed], [1, 0, 0]);
+
+      const gone = await env.sync(rootId, delta(roster, { academicSessions: ['fall'] }).tobedeleted('academicSessions', 'fall'));
+      assert.equal(gone.status, 'succeeded', gone.issues.map(brief).join('\n'));
+      assert.deepEqual(Object.keys(await keptSessions(rootId)), ['or-spring', 'or-sy']);
+      const orphan = delta(roster, { classes: ['eng-1'] }).set('classes', 'eng-1', { title: 'English renamed' });
+      const refused = await env.sync(rootId, orphan);
+      assert.equal(refused.status, 'completed_with_errors');
+      assert.deepEqual(errorsOf(refused), [`error ref.unknown classes.csv:${orphan.lineOf('classes', 'eng-1')} termSourcedIds eng-1`]);
+      assert.match(refused.issues.find((i) => i.code === 'ref.unknown')!.message, /"fall" is not in academicSessions\.csv nor sent by an earlier file/);
+      assert.equal((await mustCourse(env.ds, rootId, ext('eng-1'))).title, 'English 1A', 'the rejected class changed nothing');
+    });
+
+    test('a bulk file replaces the kept sessions, except one it lists but rejects', async () => {
+      const { rootId, roster } = await seed();
+      const withSummer = roster.clone().session('summer', { title: 'Summer 2025', startDate: '2025-06-15', endDate: '2025-08-01' });
+      assert.equal((await env.sync(rootId, withSummer)).status, 'succeeded');
+      assert.deepEqual(Object.keys(await keptSessions(rootId)), ['or-fall', 'or-spring', 'or-summer', 'or-sy']);
+      // summer left out; spring sent with a bad date: rejected, its kept copy stays as it was
+      const next = roster.clone().set('academicSessions', 'spring', { title: 'Spring renamed', endDate: 'soon' });
+      const r = await env.sync(rootId, next);
+      assert.ok(r.issues.some((i) => i.file === 'academicSessions.csv' && i.sourcedId === 'spring' && i.severity === 'error'), r.issues.map(brief).join('\n'));
+      assert.deepEqual(await keptSessions(rootId), {
+        'or-fall': 'Fall 2024 2024-08-15..2024-12-20 2025', 'or-spring': 'Spring 2025 2025-01-06..2025-06-06 2025',
+        'or-sy': '2024-2025 2024-08-01..2025-06-30 2025',
+      });
     });
 
     test('a delta enrollment may reference a user and a class that are only in the LMS', async () => {

@@ -1,3 +1,4 @@
+import { AcademicSession } from './academic-session';
 import { Course } from './course';
 import { Domain } from './domain';
 import { Enrollment } from './enrollment';
@@ -7,5 +8,5 @@ import { SyncRun } from './sync-run';
 import { SyncSettingsRow } from './sync-settings';
 import { User } from './user';
 
-export { Course, Domain, Enrollment, ObserverLink, SyncIssueRow, SyncRun, SyncSettingsRow, User };
-export const ENTITIES = [Domain, User, Course, Enrollment, ObserverLink, SyncSettingsRow, SyncRun, SyncIssueRow];
+export { AcademicSession, Course, Domain, Enrollment, ObserverLink, SyncIssueRow, SyncRun, SyncSettingsRow, User };
+export const ENTITIES = [Domain, User, Course, Enrollment, ObserverLink, SyncSettingsRow, SyncRun, SyncIssueRow, AcademicSession];

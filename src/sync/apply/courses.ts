@@ -33,11 +33,15 @@ async function* classContexts(ctx: ApplyContext): AsyncGenerator<ClassContext[]>
     const rows = await ctx.db.query<ClassRow>(`
       SELECT c.sid, c.title, c.school_sid, od.domain_id, c.metadata,
              co.sid AS course_sid, co.title AS course_title, co.code AS course_code, co.metadata AS course_metadata,
-             t.sid AS term_sid, t.title AS term_title, t.school_year, t.start_date, t.end_date
+             coalesce(t.sid, substr(kt.external_id, 4)) AS term_sid, coalesce(t.title, kt.title) AS term_title,
+             coalesce(t.school_year, kt.school_year) AS school_year, coalesce(t.start_date, kt.start_date) AS start_date,
+             coalesce(t.end_date, kt.end_date) AS end_date
       FROM stage_classes c
       JOIN org_domain od ON od.sid = c.school_sid
       LEFT JOIN stage_courses co ON co.sid = c.course_sid AND co.ok = 1 AND co.deleted = 0
       LEFT JOIN stage_sessions t ON t.sid = c.first_term_sid AND t.ok = 1
+      -- a term an earlier file sent (a delta file's class may name one): see apply/sessions.ts
+      LEFT JOIN academic_session kt ON t.sid IS NULL AND kt.external_id = 'or-' || c.first_term_sid AND kt.domain_id IN ${IN_SCOPE}
       WHERE c.ok = 1 AND c.deleted = 0 AND c.sid > $1 ORDER BY c.sid LIMIT ${PAGE}`, [after]);
     if (!rows.length) return;
     const last = rows[rows.length - 1].sid;
