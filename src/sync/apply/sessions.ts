@@ -20,8 +20,10 @@ export async function applySessions(ctx: ApplyContext): Promise<void> {
   } else {
     return;
   }
-  // SQLite needs the WHERE to read ON CONFLICT as the upsert clause
+  // SQLite needs the SELECT's WHERE to read ON CONFLICT as the upsert clause; the update's WHERE
+  // leaves unchanged sessions unwritten (the same file twice writes nothing)
   await db.run(`INSERT INTO academic_session (domain_id, external_id, ${COLUMNS.join(', ')})
     SELECT $1, 'or-' || sid, ${COLUMNS.join(', ')} FROM stage_sessions WHERE ok = 1 AND deleted = 0
-    ON CONFLICT (domain_id, external_id) DO UPDATE SET ${COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`, [root.id]);
+    ON CONFLICT (domain_id, external_id) DO UPDATE SET ${COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}
+    WHERE ${COLUMNS.map((c) => `academic_session.${c} IS DISTINCT FROM excluded.${c}`).join(' OR ')}`, [root.id]);
 }
