@@ -19,7 +19,7 @@ import { applyDomains } from './apply/domains';
 import { duplicateMessage, findDuplicateIds } from './apply/duplicate-ids';
 import { applyEnrollments, plannedEnrollmentRemovals, prepareEnrollments } from './apply/enrollments';
 import { applyObservers } from './apply/observers';
-import { applySessions } from './apply/sessions';
+import { applyKeptRecords } from './apply/kept-records';
 import { applyUsers, plannedUserRemovals, prepareUsers } from './apply/users';
 import { ZonedDates } from './dates';
 import { interruptible, interruptReason, SyncInterrupted } from './interrupt';
@@ -230,7 +230,7 @@ export class SyncEngine {
       await analyze(db, ['course', 'enrollment']);
       await prepareEnrollments(ctx);
       await applyEnrollments(ctx);
-      await applySessions(ctx);
+      await applyKeptRecords(ctx);
       timer('apply');
       if (req.validateOnly) {
         await db.rollback();

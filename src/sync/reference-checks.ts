@@ -8,22 +8,28 @@ import type { SqlSession } from '../db/sql-session';
 import type { IssueCode, IssueSink, Severity } from '../oneroster/issues';
 import type { DataFile, FileMode } from '../oneroster/types';
 import { SCHEMAS } from '../oneroster/schemas';
+import { KEPT_RECORDS } from './apply/kept-records';
 import { FILE_TABLES, type StageTable } from './stage-tables';
 
 type Modes = Record<DataFile, FileMode>;
 
 interface Failure { line: number; sid: string | null; ref: string; ref_line: number | null }
 
+const REFERABLE = Object.values(KEPT_RECORDS).filter((k) => k.referable);
+
 /**
  * What can satisfy a reference in delta mode besides the file: managed LMS rows inside the sync's
- * scope, and the academic sessions earlier files sent (kept by apply/sessions.ts).
+ * scope, and the academic sessions and courses earlier files sent (apply/kept-records.ts).
  */
 const LIVE: Partial<Record<StageTable, string>> = {
-  stage_sessions: `SELECT 1 FROM academic_session x WHERE x.external_id = 'or-' || s.ref AND x.domain_id IN (SELECT id FROM scope_domain)`,
+  ...Object.fromEntries(REFERABLE.map((k) => [k.stage,
+    `SELECT 1 FROM ${k.table} x WHERE x.external_id = 'or-' || s.ref AND x.domain_id IN (SELECT id FROM scope_domain)`])),
   stage_orgs: `SELECT 1 FROM domain x WHERE x.external_id = 'or-' || s.ref AND x.id IN (SELECT id FROM scope_domain)`,
   stage_users: `SELECT 1 FROM lms_user x WHERE x.external_id = 'or-' || s.ref AND x.domain_id IN (SELECT id FROM scope_domain)`,
   stage_classes: `SELECT 1 FROM course x WHERE x.external_id = 'or-' || s.ref AND x.domain_id IN (SELECT id FROM scope_domain)`,
 };
+
+const KEPT_TARGETS: ReadonlySet<StageTable> = new Set(REFERABLE.map((k) => k.stage));
 
 const TABLE_FILE: Partial<Record<StageTable, DataFile>> = Object.fromEntries(
   Object.entries(FILE_TABLES).map(([file, table]) => [table, file as DataFile]),
@@ -142,11 +148,12 @@ export class ReferenceChecker {
     this.report(rows.map((r) => {
       const rejected = r.ref_line !== null;
       const code: IssueCode = rejected ? 'ref.rejected' : rule.unknownCode ?? 'ref.unknown';
+      const where = targetMode !== 'delta' ? '' : KEPT_TARGETS.has(rule.target) ? ' nor sent by an earlier file' : ' nor already in the LMS';
       const message = rejected
         ? `${rule.column} "${r.ref}" refers to ${targetFile} line ${r.ref_line}, which was rejected${skipped}`
         : rule.unknownCode === 'ref.course_unknown'
-          ? `${rule.column} "${r.ref}" is not in ${targetFile}: the section is created without teacher or term base courses`
-          : `${rule.column} "${r.ref}" is not in ${targetFile}${targetMode === 'delta' ? ` nor ${rule.target === 'stage_sessions' ? 'sent by an earlier file' : 'already in the LMS'}` : ''}${skipped}`;
+          ? `${rule.column} "${r.ref}" is not in ${targetFile}${where}: the section is created without teacher or term base courses`
+          : `${rule.column} "${r.ref}" is not in ${targetFile}${where}${skipped}`;
       return { severity: rule.severity, code, file, line: Number(r.line), column: rule.column, sourcedId: r.sid, message };
     }), total);
   }

@@ -164,7 +164,9 @@ export function writesNothing(counts: SyncCounts): boolean {
 
 // ---- snapshots ----------------------------------------------------------------------------------
 
-export const LMS_TABLES = ['domain', 'lms_user', 'course', 'enrollment', 'observer_link', 'sync_settings', 'academic_session'] as const;
+export const LMS_TABLES = [
+  'domain', 'lms_user', 'course', 'enrollment', 'observer_link', 'sync_settings', 'academic_session', 'oneroster_course', 'oneroster_class',
+] as const;
 export type Snapshot = Record<(typeof LMS_TABLES)[number], Array<Record<string, unknown>>>;
 
 function normalize(v: unknown): unknown {

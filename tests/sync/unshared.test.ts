@@ -14,7 +14,7 @@ import {
   mustUser, newRoot, reload, userByExt, useDatabase, usersUnder,
 } from '../helpers/lms';
 import { Roster, standardRoster } from '../helpers/roster';
-import { AcademicSession, Course, User } from '../../src/db/entities';
+import { AcademicSession, Course, OneRosterClass, OneRosterCourse, User } from '../../src/db/entities';
 import type { SyncSettings } from '../../src/sync/settings';
 
 const STUDENTS = 12;
@@ -349,6 +349,89 @@ for (const kind of databaseKinds()) {
         'or-fall': 'Fall 2024 2024-08-15..2024-12-20 2025', 'or-spring': 'Spring 2025 2025-01-06..2025-06-06 2025',
         'or-sy': '2024-2025 2024-08-01..2025-06-30 2025',
       });
+    });
+
+    /** What the domain's sections and base courses look like: external ID → title and base's external ID. */
+    async function hierarchyOf(rootId: number): Promise<Record<string, string>> {
+      const courses = await coursesUnder(env.ds, rootId);
+      const extOf = new Map(courses.map((c) => [c.id, c.externalId]));
+      return Object.fromEntries(courses.filter((c) => c.status === 'active')
+        .map((c) => [c.externalId!, `${c.title} <- ${c.baseCourseId === null ? '-' : extOf.get(c.baseCourseId)}`]));
+    }
+
+    test('a delta file is applied onto what earlier files sent: base courses follow the kept courses, classes and primary teachers', async () => {
+      const root = await newRoot(env.ds, { orgBaseCourses: true, teacherBaseCourses: true, termBaseCourses: true, safetyThresholdPercent: 100 });
+      const roster = standardRoster(2);
+      const first = await env.sync(root.id, roster);
+      assert.equal(first.status, 'succeeded', first.issues.map(brief).join('\n'));
+      const math1Base = 'or-base:teacher:math:t1:sch1:term:fall';
+      const before = await hierarchyOf(root.id);
+      assert.equal(before['or-math-1'], `Math 1A <- ${math1Base}`);
+
+      // a class sent alone keeps its course (not in this file) and primary teacher (not in this file either)
+      const renamed = await env.sync(root.id, delta(roster, { classes: ['math-1'] }).set('classes', 'math-1', { title: 'Math 1A renamed' }));
+      assert.equal(renamed.status, 'succeeded');
+      assert.deepEqual(renamed.issues.map(brief), [], 'the class names a course an earlier file sent: no warning');
+      assert.deepEqual(await hierarchyOf(root.id), { ...before, 'or-math-1': `Math 1A renamed <- ${math1Base}` });
+      assert.deepEqual([renamed.counts.courses.updated, renamed.counts.courses.created], [1, 0]);
+
+      // a course sent alone renames every base course derived from it; no class is in the file
+      const course = await env.sync(root.id, delta(roster, { courses: ['math'] }).set('courses', 'math', { title: 'Maths' }));
+      assert.equal(course.status, 'succeeded', course.issues.map(brief).join('\n'));
+      const renamedBases = Object.entries(await hierarchyOf(root.id)).filter(([, v]) => v.startsWith('Maths (M1)')).map(([k]) => k).sort();
+      assert.deepEqual(renamedBases, ['or-base:teacher:math:t1:sch1', `${math1Base}`, 'or-base:teacher:math:t2:sch2', 'or-base:teacher:math:t2:sch2:term:spring']);
+      assert.equal(course.counts.courses.updated, 4);
+
+      // so does a primary teacher renamed alone, in every class they teach
+      const teacher = await env.sync(root.id, delta(roster, { users: ['t1'] }).set('users', 't1', { givenName: 'Tia' }));
+      assert.equal(teacher.status, 'succeeded', teacher.issues.map(brief).join('\n'));
+      const t1Bases = Object.values(await hierarchyOf(root.id)).filter((v) => v.includes('Tia Teach')).sort();
+      assert.deepEqual(t1Bases.map((v) => v.split(' <- ')[0]), [
+        'English (E1) – Tia Teach', 'English (E1) – Tia Teach – Fall 2024 (2025)', 'Maths (M1) – Tia Teach', 'Maths (M1) – Tia Teach – Fall 2024 (2025)',
+      ]);
+
+      // the primary teacher's enrollment deleted: the section falls back to its school's base course;
+      // another primary teacher added: the section derives from their new base courses
+      const gone = await env.sync(root.id, delta(roster, { enrollments: ['e-t1-math-1'] }).tobedeleted('enrollments', 'e-t1-math-1'));
+      assert.equal(gone.status, 'succeeded', gone.issues.map(brief).join('\n'));
+      assert.equal((await hierarchyOf(root.id))['or-math-1'], 'Math 1A renamed <- or-base:org:sch1');
+      const added = delta(roster, { users: [], enrollments: [] })
+        .user('t3', 'sch1', { role: 'teacher', username: 'teacher.three', givenName: 'Tess', familyName: 'Third' })
+        .enrollment('e-t3-math-1', 'math-1', 't3', 'sch1', { role: 'teacher', primary: 'true' });
+      const r = await env.sync(root.id, added);
+      assert.equal(r.status, 'succeeded', r.issues.map(brief).join('\n'));
+      const after = await hierarchyOf(root.id);
+      assert.equal(after['or-math-1'], 'Math 1A renamed <- or-base:teacher:math:t3:sch1:term:fall');
+      assert.equal(after['or-base:teacher:math:t3:sch1:term:fall'], 'Maths (M1) – Tess Third – Fall 2024 (2025) <- or-base:teacher:math:t3:sch1');
+      assert.equal(r.counts.courses.created, 2);
+      const t3 = await mustUser(env.ds, root.id, 't3');
+      const baseEnrollment = (await enrollmentsUnder(env.ds, root.id)).find((e) => e.externalId === 'or-base:teacher:math:t3:sch1:term:fall#t3');
+      assert.equal(baseEnrollment?.userId, t3.id, 'the new primary teacher is enrolled in their base course');
+      assert.equal(after['or-base:teacher:math:t1:sch1'], before['or-base:teacher:math:t1:sch1'].replace('Mathematics', 'Maths').replace('Tina', 'Tia'),
+        'a delta never removes: the former teacher\'s base course stays');
+    });
+
+    test('a bulk file replaces the kept courses and classes; a delta class may then no longer name a course left out', async () => {
+      const root = await newRoot(env.ds, { teacherBaseCourses: true, safetyThresholdPercent: 100 });
+      const roster = standardRoster(2);
+      assert.equal((await env.sync(root.id, roster)).status, 'succeeded');
+      const kept = async (entity: typeof OneRosterCourse | typeof OneRosterClass): Promise<string[]> =>
+        (await env.ds.getRepository(entity).find({ where: { domainId: root.id }, order: { externalId: 'ASC' } })).map((x) => x.externalId);
+      assert.deepEqual(await kept(OneRosterCourse), ['or-eng', 'or-math']);
+      assert.deepEqual(await kept(OneRosterClass), ['or-eng-1', 'or-math-1', 'or-math-2']);
+
+      const withoutEng = roster.clone().remove('courses', 'eng').dropClass('math-2');
+      const bulk = await env.sync(root.id, withoutEng);
+      assert.equal(bulk.status, 'succeeded', bulk.issues.map(brief).join('\n'));
+      assert.deepEqual(await kept(OneRosterCourse), ['or-math']);
+      assert.deepEqual(await kept(OneRosterClass), ['or-eng-1', 'or-math-1']);
+
+      const d = delta(roster, { classes: ['eng-1'] }).set('classes', 'eng-1', { title: 'English renamed' });
+      const r = await env.sync(root.id, d);
+      assert.equal(r.status, 'succeeded');
+      assert.deepEqual(r.issues.map(brief), [`warning ref.course_unknown classes.csv:${d.lineOf('classes', 'eng-1')} courseSourcedId eng-1`]);
+      assert.match(r.issues[0].message, /"eng" is not in courses\.csv nor sent by an earlier file: the section is created without teacher or term base courses/);
+      assert.equal((await mustCourse(env.ds, root.id, ext('eng-1'))).baseCourseId, null);
     });
 
     test('a delta enrollment may reference a user and a class that are only in the LMS', async () => {

@@ -1,4 +1,5 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index } from 'typeorm';
+import { KeptRecord } from './kept-record';
 
 /**
  * A OneRoster academic session (term, semester, school year) as the last sync of a domain sent it.
@@ -7,18 +8,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
  */
 @Entity('academic_session')
 @Index('uq_academic_session', ['domainId', 'externalId'], { unique: true })
-export class AcademicSession {
-  @PrimaryGeneratedColumn()
-  id: number;
-
-  /** the domain whose syncs sent it (the sync's own domain) */
-  @Column({ name: 'domain_id', type: 'integer' })
-  domainId: number;
-
-  /** `or-` + sourcedId */
-  @Column({ name: 'external_id', type: 'varchar', length: 300 })
-  externalId: string;
-
+export class AcademicSession extends KeptRecord {
   @Column({ type: 'text' })
   title: string;
 

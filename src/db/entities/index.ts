@@ -3,10 +3,12 @@ import { Course } from './course';
 import { Domain } from './domain';
 import { Enrollment } from './enrollment';
 import { ObserverLink } from './observer-link';
+import { OneRosterClass } from './oneroster-class';
+import { OneRosterCourse } from './oneroster-course';
 import { SyncIssueRow } from './sync-issue';
 import { SyncRun } from './sync-run';
 import { SyncSettingsRow } from './sync-settings';
 import { User } from './user';
 
-export { AcademicSession, Course, Domain, Enrollment, ObserverLink, SyncIssueRow, SyncRun, SyncSettingsRow, User };
-export const ENTITIES = [Domain, User, Course, Enrollment, ObserverLink, SyncSettingsRow, SyncRun, SyncIssueRow, AcademicSession];
+export { AcademicSession, Course, Domain, Enrollment, ObserverLink, OneRosterClass, OneRosterCourse, SyncIssueRow, SyncRun, SyncSettingsRow, User };
+export const ENTITIES = [Domain, User, Course, Enrollment, ObserverLink, SyncSettingsRow, SyncRun, SyncIssueRow, AcademicSession, OneRosterCourse, OneRosterClass];

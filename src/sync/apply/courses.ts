@@ -5,7 +5,9 @@
  */
 import type { SqlValue } from '../../db/sql-session';
 import { baseCourseEnrollment, deriveClassCourses, deriveOrgCourses, type ClassContext, type DerivedCourse, type Teacher } from '../hierarchy';
+import { metadataJson } from '../mapping';
 import { analyzeStageTables, stageColumns } from '../stage-tables';
+import { analyze } from '../../db/sql-session';
 import { type ApplyContext, count, IN_SCOPE, MANAGED } from './context';
 
 const PAGE = 2000;
@@ -16,38 +18,88 @@ interface ClassRow {
   term_sid: string | null; term_title: string | null; school_year: string | null; start_date: string | null; end_date: string | null;
 }
 
-/** Streams the classes in pages (keyset on sid) with their course, first term and primary teachers. */
-async function* classContexts(ctx: ApplyContext): AsyncGenerator<ClassContext[]> {
-  // the primary teachers (a few per class) once, indexed: far cheaper than a range scan of all enrollments per page
+/**
+ * The classes to derive courses for: the file's and, in delta mode, those an earlier file sent that
+ * this one leaves out or rejects (apply/kept-records.ts). A delta file is applied onto what earlier
+ * files sent: every section keeps its base courses, and a course, term or primary teacher the delta
+ * changes reaches the base courses derived from it, as a bulk file with the same content would.
+ */
+async function stageClassSource(ctx: ApplyContext): Promise<void> {
+  const kept = ctx.modes.classes !== 'delta' ? '' : `UNION ALL
+    SELECT substr(k.external_id, 4), k.title, k.course_sid, k.school_sid, k.first_term_sid, k.metadata FROM oneroster_class k
+    WHERE k.domain_id IN ${IN_SCOPE} AND NOT EXISTS (SELECT 1 FROM stage_classes x WHERE 'or-' || x.sid = k.external_id AND x.ok = 1)`;
+  await ctx.db.run('DROP TABLE IF EXISTS class_source');
+  await ctx.db.run(`CREATE ${ctx.db.scratch} class_source AS
+    SELECT sid, title, course_sid, school_sid, first_term_sid, metadata FROM stage_classes WHERE ok = 1 AND deleted = 0 ${kept}`);
+  await ctx.db.run('CREATE INDEX ix_class_source_sid ON class_source (sid)');
+  await analyze(ctx.db, ['class_source']);
+}
+
+/**
+ * What an enrollment's metadata starts with when the file said role teacher and primary true
+ * (mapping.ts writes role and primary first): how a primary teacher an earlier file sent is found.
+ */
+const PRIMARY_TEACHER_METADATA = `${metadataJson([['role', 'teacher'], ['primary', 'true']], null)!.slice(0, -1)}%`;
+
+/**
+ * The primary teachers (a few per class), once and indexed: far cheaper than a range scan of all
+ * enrollments per page. In file order; in delta mode those an earlier file sent come first (by
+ * enrollment id), unless this file changes or deletes their enrollment, so that the teacher whose
+ * base courses the section has keeps them.
+ */
+async function stagePrimaryTeachers(ctx: ApplyContext): Promise<void> {
   await ctx.db.run('DROP TABLE IF EXISTS primary_teacher');
   await ctx.db.run(`CREATE ${ctx.db.scratch} primary_teacher AS
-    SELECT e.class_sid, e.line, e.user_sid AS sid, coalesce(u.given_name, lu.given_name) AS given_name,
+    SELECT e.class_sid, 1 AS src, e.line, e.user_sid AS sid, coalesce(u.given_name, lu.given_name) AS given_name,
            coalesce(u.family_name, lu.family_name) AS family_name
     FROM stage_enrollments e
     LEFT JOIN stage_users u ON u.sid = e.user_sid AND u.ok = 1
     LEFT JOIN lms_user lu ON u.sid IS NULL AND lu.external_id = 'or-' || e.user_sid AND lu.domain_id IN ${IN_SCOPE}
     WHERE e.ok = 1 AND e.deleted = 0 AND e.or_role = 'teacher' AND e.is_primary = 1`);
-  await ctx.db.run('CREATE INDEX ix_primary_teacher ON primary_teacher (class_sid, line)');
+  if (ctx.modes.enrollments === 'delta') {
+    await ctx.db.run(`INSERT INTO primary_teacher (class_sid, src, line, sid, given_name, family_name)
+      SELECT c.sid, 0, x.id, substr(lu.external_id, 4), coalesce(u.given_name, lu.given_name), coalesce(u.family_name, lu.family_name)
+      FROM class_source c
+      JOIN course s ON s.external_id = 'or-' || c.sid AND s.domain_id IN ${IN_SCOPE}
+      JOIN enrollment x ON x.course_id = s.id AND x.status = 'active' AND substr(x.external_id, 1, 3) = 'or-' AND x.metadata LIKE $1
+      JOIN lms_user lu ON lu.id = x.user_id AND substr(lu.external_id, 1, 3) = 'or-'
+      LEFT JOIN stage_users u ON u.sid = substr(lu.external_id, 4) AND u.ok = 1
+      WHERE NOT EXISTS (SELECT 1 FROM stage_enrollments e WHERE e.ext = x.external_id AND e.ok = 1)`,
+    [PRIMARY_TEACHER_METADATA]);
+  }
+  await ctx.db.run('CREATE INDEX ix_primary_teacher ON primary_teacher (class_sid, src, line)');
+}
+
+/** Streams the classes in pages (keyset on sid) with their course, first term and primary teachers. */
+async function* classContexts(ctx: ApplyContext): AsyncGenerator<ClassContext[]> {
+  await stageClassSource(ctx);
+  await stagePrimaryTeachers(ctx);
+  // a course an earlier file sent, unless this file sends, deletes or rejects it; a bulk file's class names only its own
+  const keptCourse = ctx.modes.courses !== 'delta' ? '1 = 0'
+    : `kc.external_id = 'or-' || c.course_sid AND kc.domain_id IN ${IN_SCOPE}
+       AND NOT EXISTS (SELECT 1 FROM stage_courses x WHERE x.sid = c.course_sid AND x.ok = 1)`;
   let after = '';
   for (;;) {
     const rows = await ctx.db.query<ClassRow>(`
       SELECT c.sid, c.title, c.school_sid, od.domain_id, c.metadata,
-             co.sid AS course_sid, co.title AS course_title, co.code AS course_code, co.metadata AS course_metadata,
+             coalesce(co.sid, substr(kc.external_id, 4)) AS course_sid, coalesce(co.title, kc.title) AS course_title,
+             CASE WHEN co.sid IS NULL THEN kc.code ELSE co.code END AS course_code,
+             CASE WHEN co.sid IS NULL THEN kc.metadata ELSE co.metadata END AS course_metadata,
              coalesce(t.sid, substr(kt.external_id, 4)) AS term_sid, coalesce(t.title, kt.title) AS term_title,
              coalesce(t.school_year, kt.school_year) AS school_year, coalesce(t.start_date, kt.start_date) AS start_date,
              coalesce(t.end_date, kt.end_date) AS end_date
-      FROM stage_classes c
+      FROM class_source c
       JOIN org_domain od ON od.sid = c.school_sid
       LEFT JOIN stage_courses co ON co.sid = c.course_sid AND co.ok = 1 AND co.deleted = 0
+      LEFT JOIN oneroster_course kc ON ${keptCourse}
       LEFT JOIN stage_sessions t ON t.sid = c.first_term_sid AND t.ok = 1
-      -- a term an earlier file sent (a delta file's class may name one): see apply/sessions.ts
       LEFT JOIN academic_session kt ON t.sid IS NULL AND kt.external_id = 'or-' || c.first_term_sid AND kt.domain_id IN ${IN_SCOPE}
-      WHERE c.ok = 1 AND c.deleted = 0 AND c.sid > $1 ORDER BY c.sid LIMIT ${PAGE}`, [after]);
+      WHERE c.sid > $1 ORDER BY c.sid LIMIT ${PAGE}`, [after]);
     if (!rows.length) return;
     const last = rows[rows.length - 1].sid;
     const teachers = new Map<string, Teacher[]>();
     for (const t of await ctx.db.query<{ class_sid: string; sid: string; given_name: string | null; family_name: string | null }>(
-      'SELECT class_sid, sid, given_name, family_name FROM primary_teacher WHERE class_sid > $1 AND class_sid <= $2 ORDER BY class_sid, line',
+      'SELECT class_sid, sid, given_name, family_name FROM primary_teacher WHERE class_sid > $1 AND class_sid <= $2 ORDER BY class_sid, src, line',
       [after, last])) {
       const list = teachers.get(t.class_sid) ?? [];
       list.push({ sid: t.sid, givenName: t.given_name ?? '', familyName: t.family_name ?? '' });
