@@ -390,6 +390,14 @@ for (const kind of databaseKinds()) {
         'English (E1) – Tia Teach', 'English (E1) – Tia Teach – Fall 2024 (2025)', 'Maths (M1) – Tia Teach', 'Maths (M1) – Tia Teach – Fall 2024 (2025)',
       ]);
 
+      // and a term renamed alone, in the term base courses and sections of the classes it is the first term of
+      const term = await env.sync(root.id, delta(roster, { academicSessions: ['fall'] }).set('academicSessions', 'fall', { title: 'Autumn 2024' }));
+      assert.equal(term.status, 'succeeded', term.issues.map(brief).join('\n'));
+      const autumn = await hierarchyOf(root.id);
+      assert.equal(autumn[math1Base], `Maths (M1) – Tia Teach – Autumn 2024 (2025) <- or-base:teacher:math:t1:sch1`);
+      assert.equal((await mustCourse(env.ds, root.id, ext('eng-1'))).term, 'Autumn 2024');
+      assert.equal((await mustCourse(env.ds, root.id, ext('math-2'))).term, 'Spring 2025', 'a class of another term keeps its term');
+
       // the primary teacher's enrollment deleted: the section falls back to its school's base course;
       // another primary teacher added: the section derives from their new base courses
       const gone = await env.sync(root.id, delta(roster, { enrollments: ['e-t1-math-1'] }).tobedeleted('enrollments', 'e-t1-math-1'));
@@ -402,7 +410,7 @@ for (const kind of databaseKinds()) {
       assert.equal(r.status, 'succeeded', r.issues.map(brief).join('\n'));
       const after = await hierarchyOf(root.id);
       assert.equal(after['or-math-1'], 'Math 1A renamed <- or-base:teacher:math:t3:sch1:term:fall');
-      assert.equal(after['or-base:teacher:math:t3:sch1:term:fall'], 'Maths (M1) – Tess Third – Fall 2024 (2025) <- or-base:teacher:math:t3:sch1');
+      assert.equal(after['or-base:teacher:math:t3:sch1:term:fall'], 'Maths (M1) – Tess Third – Autumn 2024 (2025) <- or-base:teacher:math:t3:sch1');
       assert.equal(r.counts.courses.created, 2);
       const t3 = await mustUser(env.ds, root.id, 't3');
       const baseEnrollment = (await enrollmentsUnder(env.ds, root.id)).find((e) => e.externalId === 'or-base:teacher:math:t3:sch1:term:fall#t3');

@@ -3,11 +3,10 @@
  * hierarchy.ts and staged in stage_target_courses; then matched to the LMS by external ID,
  * created, updated, restored, and unshared ones deleted when the settings say so.
  */
-import type { SqlValue } from '../../db/sql-session';
+import { analyze, type SqlValue } from '../../db/sql-session';
 import { baseCourseEnrollment, deriveClassCourses, deriveOrgCourses, type ClassContext, type DerivedCourse, type Teacher } from '../hierarchy';
 import { metadataJson } from '../mapping';
 import { analyzeStageTables, stageColumns } from '../stage-tables';
-import { analyze } from '../../db/sql-session';
 import { type ApplyContext, count, IN_SCOPE, MANAGED } from './context';
 
 const PAGE = 2000;
@@ -19,27 +18,60 @@ interface ClassRow {
 }
 
 /**
- * The classes to derive courses for: the file's and, in delta mode, those an earlier file sent that
- * this one leaves out or rejects (apply/kept-records.ts). A delta file is applied onto what earlier
- * files sent: every section keeps its base courses, and a course, term or primary teacher the delta
- * changes reaches the base courses derived from it, as a bulk file with the same content would.
- */
-async function stageClassSource(ctx: ApplyContext): Promise<void> {
-  const kept = ctx.modes.classes !== 'delta' ? '' : `UNION ALL
-    SELECT substr(k.external_id, 4), k.title, k.course_sid, k.school_sid, k.first_term_sid, k.metadata FROM oneroster_class k
-    WHERE k.domain_id IN ${IN_SCOPE} AND NOT EXISTS (SELECT 1 FROM stage_classes x WHERE 'or-' || x.sid = k.external_id AND x.ok = 1)`;
-  await ctx.db.run('DROP TABLE IF EXISTS class_source');
-  await ctx.db.run(`CREATE ${ctx.db.scratch} class_source AS
-    SELECT sid, title, course_sid, school_sid, first_term_sid, metadata FROM stage_classes WHERE ok = 1 AND deleted = 0 ${kept}`);
-  await ctx.db.run('CREATE INDEX ix_class_source_sid ON class_source (sid)');
-  await analyze(ctx.db, ['class_source']);
-}
-
-/**
  * What an enrollment's metadata starts with when the file said role teacher and primary true
  * (mapping.ts writes role and primary first): how a primary teacher an earlier file sent is found.
  */
 const PRIMARY_TEACHER_METADATA = `${metadataJson([['role', 'teacher'], ['primary', 'true']], null)!.slice(0, -1)}%`;
+
+/**
+ * The classes to derive courses for, each with its domain, course and first term, in one set-based
+ * statement (a join per page cost 2-4 s a page at 50k classes in delta mode). A delta file is
+ * applied onto what earlier files sent (apply/kept-records.ts): besides the file's own classes, the
+ * kept classes it touches through their course, first term, enrollments (the ones they get or lose)
+ * or primary teachers (a teacher's name is in their base courses' titles) are derived again, as a bulk file with the same
+ * content would; the others keep the courses they have. A class's course or term may likewise be
+ * one an earlier file sent, unless this file sends, deletes or rejects it.
+ */
+async function stageClassContexts(ctx: ApplyContext): Promise<void> {
+  const keptClasses = ctx.modes.classes !== 'delta' ? '' : `UNION ALL
+    SELECT substr(k.external_id, 4), k.title, k.course_sid, k.school_sid, k.first_term_sid, k.metadata FROM oneroster_class k
+    WHERE k.domain_id IN ${IN_SCOPE} AND NOT EXISTS (SELECT 1 FROM stage_classes x WHERE 'or-' || x.sid = k.external_id AND x.ok = 1)
+    AND (k.course_sid IN (SELECT sid FROM stage_courses WHERE ok = 1)
+      OR k.first_term_sid IN (SELECT sid FROM stage_sessions WHERE ok = 1)
+      OR substr(k.external_id, 4) IN (SELECT class_sid FROM stage_enrollments WHERE ok = 1)
+      OR k.external_id IN (SELECT s.external_id FROM stage_enrollments e
+        JOIN enrollment x ON x.external_id = e.ext AND x.domain_id IN ${IN_SCOPE} JOIN course s ON s.id = x.course_id WHERE e.ok = 1)
+      OR k.external_id IN (SELECT s.external_id FROM stage_users su
+        JOIN lms_user lu ON lu.external_id = 'or-' || su.sid AND lu.domain_id IN ${IN_SCOPE}
+        JOIN enrollment x ON x.user_id = lu.id AND x.status = 'active' AND x.metadata LIKE $1
+        JOIN course s ON s.id = x.course_id
+        WHERE su.ok = 1))`;
+  // a bulk file's class names only the file's own course (and SQLite would scan the table per class on a join ON 1 = 0)
+  const course = ctx.modes.courses !== 'delta'
+    ? { columns: 'co.sid AS course_sid, co.title AS course_title, co.code AS course_code, co.metadata AS course_metadata', join: '' }
+    : {
+      columns: `coalesce(co.sid, substr(kc.external_id, 4)) AS course_sid, coalesce(co.title, kc.title) AS course_title,
+        CASE WHEN co.sid IS NULL THEN kc.code ELSE co.code END AS course_code,
+        CASE WHEN co.sid IS NULL THEN kc.metadata ELSE co.metadata END AS course_metadata`,
+      join: `LEFT JOIN oneroster_course kc ON kc.external_id = 'or-' || c.course_sid AND kc.domain_id IN ${IN_SCOPE}
+        AND NOT EXISTS (SELECT 1 FROM stage_courses x WHERE x.sid = c.course_sid AND x.ok = 1)`,
+    };
+  await ctx.db.run('DROP TABLE IF EXISTS class_context');
+  await ctx.db.run(`CREATE ${ctx.db.scratch} class_context AS
+    SELECT c.sid, c.title, c.school_sid, od.domain_id, c.metadata, ${course.columns},
+           coalesce(t.sid, substr(kt.external_id, 4)) AS term_sid, coalesce(t.title, kt.title) AS term_title,
+           coalesce(t.school_year, kt.school_year) AS school_year, coalesce(t.start_date, kt.start_date) AS start_date,
+           coalesce(t.end_date, kt.end_date) AS end_date
+    FROM (SELECT sid, title, course_sid, school_sid, first_term_sid, metadata FROM stage_classes WHERE ok = 1 AND deleted = 0 ${keptClasses}) c
+    JOIN org_domain od ON od.sid = c.school_sid
+    LEFT JOIN stage_courses co ON co.sid = c.course_sid AND co.ok = 1 AND co.deleted = 0
+    ${course.join}
+    LEFT JOIN stage_sessions t ON t.sid = c.first_term_sid AND t.ok = 1
+    LEFT JOIN academic_session kt ON t.sid IS NULL AND kt.external_id = 'or-' || c.first_term_sid AND kt.domain_id IN ${IN_SCOPE}`,
+  keptClasses ? [PRIMARY_TEACHER_METADATA] : []);
+  await ctx.db.run('CREATE INDEX ix_class_context_sid ON class_context (sid)');
+  await analyze(ctx.db, ['class_context']);
+}
 
 /**
  * The primary teachers (a few per class), once and indexed: far cheaper than a range scan of all
@@ -59,7 +91,7 @@ async function stagePrimaryTeachers(ctx: ApplyContext): Promise<void> {
   if (ctx.modes.enrollments === 'delta') {
     await ctx.db.run(`INSERT INTO primary_teacher (class_sid, src, line, sid, given_name, family_name)
       SELECT c.sid, 0, x.id, substr(lu.external_id, 4), coalesce(u.given_name, lu.given_name), coalesce(u.family_name, lu.family_name)
-      FROM class_source c
+      FROM class_context c
       JOIN course s ON s.external_id = 'or-' || c.sid AND s.domain_id IN ${IN_SCOPE}
       JOIN enrollment x ON x.course_id = s.id AND x.status = 'active' AND substr(x.external_id, 1, 3) = 'or-' AND x.metadata LIKE $1
       JOIN lms_user lu ON lu.id = x.user_id AND substr(lu.external_id, 1, 3) = 'or-'
@@ -72,29 +104,11 @@ async function stagePrimaryTeachers(ctx: ApplyContext): Promise<void> {
 
 /** Streams the classes in pages (keyset on sid) with their course, first term and primary teachers. */
 async function* classContexts(ctx: ApplyContext): AsyncGenerator<ClassContext[]> {
-  await stageClassSource(ctx);
+  await stageClassContexts(ctx);
   await stagePrimaryTeachers(ctx);
-  // a course an earlier file sent, unless this file sends, deletes or rejects it; a bulk file's class names only its own
-  const keptCourse = ctx.modes.courses !== 'delta' ? '1 = 0'
-    : `kc.external_id = 'or-' || c.course_sid AND kc.domain_id IN ${IN_SCOPE}
-       AND NOT EXISTS (SELECT 1 FROM stage_courses x WHERE x.sid = c.course_sid AND x.ok = 1)`;
   let after = '';
   for (;;) {
-    const rows = await ctx.db.query<ClassRow>(`
-      SELECT c.sid, c.title, c.school_sid, od.domain_id, c.metadata,
-             coalesce(co.sid, substr(kc.external_id, 4)) AS course_sid, coalesce(co.title, kc.title) AS course_title,
-             CASE WHEN co.sid IS NULL THEN kc.code ELSE co.code END AS course_code,
-             CASE WHEN co.sid IS NULL THEN kc.metadata ELSE co.metadata END AS course_metadata,
-             coalesce(t.sid, substr(kt.external_id, 4)) AS term_sid, coalesce(t.title, kt.title) AS term_title,
-             coalesce(t.school_year, kt.school_year) AS school_year, coalesce(t.start_date, kt.start_date) AS start_date,
-             coalesce(t.end_date, kt.end_date) AS end_date
-      FROM class_source c
-      JOIN org_domain od ON od.sid = c.school_sid
-      LEFT JOIN stage_courses co ON co.sid = c.course_sid AND co.ok = 1 AND co.deleted = 0
-      LEFT JOIN oneroster_course kc ON ${keptCourse}
-      LEFT JOIN stage_sessions t ON t.sid = c.first_term_sid AND t.ok = 1
-      LEFT JOIN academic_session kt ON t.sid IS NULL AND kt.external_id = 'or-' || c.first_term_sid AND kt.domain_id IN ${IN_SCOPE}
-      WHERE c.sid > $1 ORDER BY c.sid LIMIT ${PAGE}`, [after]);
+    const rows = await ctx.db.query<ClassRow>(`SELECT * FROM class_context WHERE sid > $1 ORDER BY sid LIMIT ${PAGE}`, [after]);
     if (!rows.length) return;
     const last = rows[rows.length - 1].sid;
     const teachers = new Map<string, Teacher[]>();
