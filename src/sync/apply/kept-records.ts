@@ -30,7 +30,10 @@ export const KEPT_RECORDS = {
     table: 'academic_session', file: 'academicSessions', stage: 'stage_sessions', referable: true,
     columns: ['title', 'type', 'start_date', 'end_date', 'school_year', 'parent_sid'],
   },
-  courses: { table: 'oneroster_course', file: 'courses', stage: 'stage_courses', referable: true, columns: ['title', 'code', 'org_sid', 'school_year_sid', 'metadata'] },
+  courses: {
+    table: 'oneroster_course', file: 'courses', stage: 'stage_courses', referable: true,
+    columns: ['title', 'code', 'org_sid', 'school_year_sid', 'metadata'],
+  },
   classes: {
     table: 'oneroster_class', file: 'classes', stage: 'stage_classes', referable: false,
     columns: ['title', 'course_sid', 'school_sid', 'first_term_sid', 'term_sids', 'metadata'],
