@@ -24,29 +24,34 @@ interface ClassRow {
 const PRIMARY_TEACHER_METADATA = `${metadataJson([['role', 'teacher'], ['primary', 'true']], null)!.slice(0, -1)}%`;
 
 /**
- * The classes to derive courses for, each with its domain, course and first term, in one set-based
+ * The kept classes a delta file touches (`k`: a row of oneroster_class): through their course, their
+ * first term, their enrollments (those they gain and those they lose), or a primary teacher in the
+ * file's users.csv (a teacher's name is in their base courses' titles). $1: PRIMARY_TEACHER_METADATA.
+ */
+const TOUCHED_BY_DELTA = `(k.course_sid IN (SELECT sid FROM stage_courses WHERE ok = 1)
+  OR k.first_term_sid IN (SELECT sid FROM stage_sessions WHERE ok = 1)
+  OR substr(k.external_id, 4) IN (SELECT class_sid FROM stage_enrollments WHERE ok = 1)
+  OR k.external_id IN (SELECT s.external_id FROM stage_enrollments e
+    JOIN enrollment x ON x.external_id = e.ext AND x.domain_id IN ${IN_SCOPE} JOIN course s ON s.id = x.course_id WHERE e.ok = 1)
+  OR k.external_id IN (SELECT s.external_id FROM stage_users su
+    JOIN lms_user lu ON lu.external_id = 'or-' || su.sid AND lu.domain_id IN ${IN_SCOPE}
+    JOIN enrollment x ON x.user_id = lu.id AND x.status = 'active' AND x.metadata LIKE $1
+    JOIN course s ON s.id = x.course_id WHERE su.ok = 1))`;
+
+/**
+ * The classes to derive courses for, each with its domain, course and first term, built in one
  * statement (a join per page cost 2-4 s a page at 50k classes in delta mode). A delta file is
  * applied onto what earlier files sent (apply/kept-records.ts): besides the file's own classes, the
- * kept classes it touches through their course, first term, enrollments (the ones they get or lose)
- * or primary teachers (a teacher's name is in their base courses' titles) are derived again, as a bulk file with the same
- * content would; the others keep the courses they have. A class's course or term may likewise be
- * one an earlier file sent, unless this file sends, deletes or rejects it.
+ * kept classes it touches are derived again, as a bulk file with the same content would derive
+ * them; the others keep the courses they have. A class's course or term may likewise be one an
+ * earlier file sent, unless this file sends, deletes or rejects it.
  */
 async function stageClassContexts(ctx: ApplyContext): Promise<void> {
   const keptClasses = ctx.modes.classes !== 'delta' ? '' : `UNION ALL
     SELECT substr(k.external_id, 4), k.title, k.course_sid, k.school_sid, k.first_term_sid, k.metadata FROM oneroster_class k
     WHERE k.domain_id IN ${IN_SCOPE} AND NOT EXISTS (SELECT 1 FROM stage_classes x WHERE 'or-' || x.sid = k.external_id AND x.ok = 1)
-    AND (k.course_sid IN (SELECT sid FROM stage_courses WHERE ok = 1)
-      OR k.first_term_sid IN (SELECT sid FROM stage_sessions WHERE ok = 1)
-      OR substr(k.external_id, 4) IN (SELECT class_sid FROM stage_enrollments WHERE ok = 1)
-      OR k.external_id IN (SELECT s.external_id FROM stage_enrollments e
-        JOIN enrollment x ON x.external_id = e.ext AND x.domain_id IN ${IN_SCOPE} JOIN course s ON s.id = x.course_id WHERE e.ok = 1)
-      OR k.external_id IN (SELECT s.external_id FROM stage_users su
-        JOIN lms_user lu ON lu.external_id = 'or-' || su.sid AND lu.domain_id IN ${IN_SCOPE}
-        JOIN enrollment x ON x.user_id = lu.id AND x.status = 'active' AND x.metadata LIKE $1
-        JOIN course s ON s.id = x.course_id
-        WHERE su.ok = 1))`;
-  // a bulk file's class names only the file's own course (and SQLite would scan the table per class on a join ON 1 = 0)
+    AND ${TOUCHED_BY_DELTA}`;
+  // a bulk file's class names only the file's own course (no join: SQLite scans the table per class even ON 1 = 0)
   const course = ctx.modes.courses !== 'delta'
     ? { columns: 'co.sid AS course_sid, co.title AS course_title, co.code AS course_code, co.metadata AS course_metadata', join: '' }
     : {
