@@ -397,6 +397,8 @@ for (const kind of databaseKinds()) {
       assert.equal(autumn[math1Base], `Maths (M1) – Tia Teach – Autumn 2024 (2025) <- or-base:teacher:math:t1:sch1`);
       assert.equal((await mustCourse(env.ds, root.id, ext('eng-1'))).term, 'Autumn 2024');
       assert.equal((await mustCourse(env.ds, root.id, ext('math-2'))).term, 'Spring 2025', 'a class of another term keeps its term');
+      // only the classes of that term were derived again: their sections and term base courses changed, their teacher base courses did not
+      assert.deepEqual([term.counts.courses.updated, term.counts.courses.unchanged], [4, 2]);
 
       // the primary teacher's enrollment deleted: the section falls back to its school's base course;
       // another primary teacher added: the section derives from their new base courses
