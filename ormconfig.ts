@@ -2,8 +2,7 @@
  * For the TypeORM CLI, e.g. `npx typeorm migration:show -d dist/ormconfig.js`.
  * rosterdrop itself connects through src/db/data-source.ts with the same settings.
  */
-import { DataSource } from 'typeorm';
 import { loadDatabaseOptions } from './src/config/database';
-import { dataSourceOptions } from './src/db/data-source';
+import { dataSourceOptions, RosterDataSource } from './src/db/data-source';
 
-export default new DataSource(dataSourceOptions(loadDatabaseOptions(process.env)));
+export default new RosterDataSource(dataSourceOptions(loadDatabaseOptions(process.env)));

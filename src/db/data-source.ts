@@ -43,9 +43,30 @@ export function dataSourceOptions(opts: DatabaseOptions): DataSourceOptions {
   };
 }
 
+/**
+ * What the entities cannot say, because a decorator names one type and default for every driver:
+ * how the migrations spelled a column per driver. Instants are `timestamptz` on PostgreSQL; on
+ * SQLite they default to the time with milliseconds, and boolean defaults are `false`, not 0.
+ * Fixed in the metadata once it is built (and validated), so that the entities describe the
+ * migrated schema exactly: TypeORM's schema builder finds nothing to change (tests/db/schema.test.ts)
+ * and `migration:generate` writes only what an entity really added.
+ */
+export class RosterDataSource extends DataSource {
+  protected override async buildMetadatas(): Promise<void> {
+    await super.buildMetadatas();
+    const pg = this.options.type === 'postgres';
+    for (const column of this.entityMetadatas.flatMap((m) => m.columns)) {
+      const stamp = column.isCreateDate || column.isUpdateDate;
+      if (pg && (stamp || column.type === Date)) column.type = 'timestamptz';
+      if (!pg && stamp) column.default = () => "(strftime('%Y-%m-%d %H:%M:%f', 'now'))";
+      if (!pg && column.default === false) column.default = () => 'false';
+    }
+  }
+}
+
 /** Connects (and migrates when asked). The caller owns the DataSource and destroys it. */
 export async function openDatabase(opts: DatabaseOptions): Promise<DataSource> {
-  const ds = new DataSource(dataSourceOptions(opts));
+  const ds = new RosterDataSource(dataSourceOptions(opts));
   await ds.initialize();
   if (opts.migrate) await ds.runMigrations({ transaction: 'each' });
   return ds;

@@ -1,4 +1,6 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Domain } from './domain';
+import { User } from './user';
 
 export type CourseKind = 'org_base' | 'teacher_base' | 'term_base' | 'section';
 export type CourseStatus = 'active' | 'deleted';
@@ -9,6 +11,7 @@ export class Course {
   id: number;
 
   @Index('ix_course_domain')
+  @ForeignKey(() => Domain, { onDelete: 'RESTRICT' })
   @Column({ name: 'domain_id', type: 'integer' })
   domainId: number;
 
@@ -20,10 +23,12 @@ export class Course {
 
   /** the course this one derives from: content added there flows here */
   @Index('ix_course_base')
+  @ForeignKey(() => Course, { onDelete: 'SET NULL' })
   @Column({ name: 'base_course_id', type: 'integer', nullable: true })
   baseCourseId: number | null;
 
   /** the primary teacher who owns a teacher or term base course */
+  @ForeignKey(() => User, { onDelete: 'SET NULL' })
   @Column({ name: 'owner_user_id', type: 'integer', nullable: true })
   ownerUserId: number | null;
 

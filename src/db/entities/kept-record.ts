@@ -1,4 +1,5 @@
-import { Column, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, ForeignKey, PrimaryGeneratedColumn } from 'typeorm';
+import { Domain } from './domain';
 
 /**
  * What every kept OneRoster record has (src/sync/apply/kept-records.ts): the record as the last
@@ -9,6 +10,7 @@ export abstract class KeptRecord {
   id: number;
 
   /** the domain whose syncs sent it (the sync's own domain) */
+  @ForeignKey(() => Domain, { onDelete: 'CASCADE' })
   @Column({ name: 'domain_id', type: 'integer' })
   domainId: number;
 

@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { User } from './user';
 
 /** An observer (parent, guardian, relative) attached to a student. */
 @Entity('observer_link')
@@ -7,10 +8,12 @@ export class ObserverLink {
   @PrimaryGeneratedColumn()
   id: number;
 
+  @ForeignKey(() => User, { onDelete: 'CASCADE' })
   @Column({ name: 'observer_id', type: 'integer' })
   observerId: number;
 
   @Index('ix_observer_link_student')
+  @ForeignKey(() => User, { onDelete: 'CASCADE' })
   @Column({ name: 'student_id', type: 'integer' })
   studentId: number;
 

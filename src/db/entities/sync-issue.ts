@@ -1,5 +1,6 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from 'typeorm';
 import type { Severity } from '../../oneroster/issues';
+import { SyncRun } from './sync-run';
 
 @Entity('sync_issue')
 @Index('ix_sync_issue_run', ['runId', 'seq'])
@@ -7,6 +8,7 @@ export class SyncIssueRow {
   @PrimaryGeneratedColumn()
   id: number;
 
+  @ForeignKey(() => SyncRun, { onDelete: 'CASCADE' })
   @Column({ name: 'run_id', type: 'integer' })
   runId: number;
 

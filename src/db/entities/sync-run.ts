@@ -1,13 +1,18 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from 'typeorm';
 import type { RunStatus, SyncSource } from '../../sync/types';
+import { Domain } from './domain';
 
 /** One row per sync (queued, running or finished): the domain's sync history. */
 @Entity('sync_run')
 @Index('ix_sync_run_domain', ['domainId', 'id'])
+@Index('ix_sync_run_status', ['status', 'id'])
+// one queued run per upload still in a drop folder: two daemons that see the same file cannot both queue it
+@Index('uq_sync_run_pending_upload', ['uploadPath'], { unique: true, where: 'queued_path IS NULL AND upload_path IS NOT NULL' })
 export class SyncRun {
   @PrimaryGeneratedColumn()
   id: number;
 
+  @ForeignKey(() => Domain, { onDelete: 'CASCADE' })
   @Column({ name: 'domain_id', type: 'integer' })
   domainId: number;
 

@@ -1,4 +1,5 @@
-import { Column, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Domain } from './domain';
 
 export type UnsharedCourses = 'nothing' | 'delete';
 export type UnsharedEnrollments = 'nothing' | 'inactive' | 'withdrawn' | 'delete';
@@ -7,6 +8,7 @@ export type UnsharedUsers = 'nothing' | 'inactive' | 'delete';
 /** Per-domain sync settings (product-rules.md). A domain without a row uses the defaults. */
 @Entity('sync_settings')
 export class SyncSettingsRow {
+  @ForeignKey(() => Domain, { onDelete: 'CASCADE' })
   @PrimaryColumn({ name: 'domain_id', type: 'integer' })
   domainId: number;
 

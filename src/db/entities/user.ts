@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Domain } from './domain';
 
 export type UserStatus = 'active' | 'inactive' | 'deleted';
 export const ADMINISTRATOR_ROLE = 'Administrator';
@@ -10,6 +11,7 @@ export class User {
   id: number;
 
   @Index('ix_user_domain')
+  @ForeignKey(() => Domain, { onDelete: 'RESTRICT' })
   @Column({ name: 'domain_id', type: 'integer' })
   domainId: number;
 
