@@ -194,17 +194,18 @@ class PgSession implements SqlSession {
     let count = 0;
     async function* encode(): AsyncGenerator<string> {
       for await (const batch of rows) {
-        // one string per batch, built in place: this loop runs for every field of every row
-        let chunk = '';
-        for (const row of batch) {
-          for (let i = 0; i < row.length; i++) {
-            if (i) chunk += '\t';
-            chunk += copyField(row[i]);
-          }
-          chunk += '\n';
+        // join() writes each line as one flat string; `+=` per field built a chain of millions of
+        // small string objects that the collector then swept and the socket write had to flatten
+        const lines = new Array<string>(batch.length + 1);
+        for (let r = 0; r < batch.length; r++) {
+          const row = batch[r];
+          const fields = new Array<string>(row.length);
+          for (let i = 0; i < row.length; i++) fields[i] = copyField(row[i]);
+          lines[r] = fields.join('\t');
         }
+        lines[batch.length] = '';
         count += batch.length;
-        yield chunk;
+        yield lines.join('\n');
       }
     }
     await pipeline(encode(), copy);
