@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { baselinePostgres, baselineSqlite } from './baseline';
-import { insertFloorPostgres, insertFloorSqlite, readFloor } from './floors';
+import { fingerprintFloorPostgres, insertFloorPostgres, insertFloorSqlite, readFloor } from './floors';
 import { generateRoster } from './generate';
 import type { ChildArgs, ChildReport, ParserFigure } from './measure';
 import { passwordSample, runSync } from './sync-op';
@@ -46,6 +46,10 @@ async function runOp(args: ChildArgs): Promise<{ seconds: number; result: unknow
     }
     case 'insert-floor': {
       const r = args.databaseUrl ? await insertFloorPostgres(args.databaseUrl) : insertFloorSqlite(args.sqlitePath ?? '');
+      return { seconds: r.seconds, result: r };
+    }
+    case 'fingerprint-floor': {
+      const r = await fingerprintFloorPostgres(args.databaseUrl);
       return { seconds: r.seconds, result: r };
     }
     case 'password-sample':

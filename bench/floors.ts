@@ -8,9 +8,17 @@
  * - insert floor: the first sync's enrollments copied, in one statement and one transaction, into a
  *   fresh table with `enrollment`'s columns and indexes (read from the live table, so the source is
  *   already in memory). A first sync has to write at least these rows and their index entries.
+ * - fingerprint floor (PostgreSQL): not a floor of every engine but of the redesign the README
+ *   describes for the no-change target, where a sync would stage only a fingerprint per row. It
+ *   times what that design still does on top of the read floor: every managed enrollment's and
+ *   user's (external ID, fingerprint) copied in, and one join per table that finds the rows whose
+ *   live fingerprint differs. The live tables are first copied (untimed) with a fingerprint column,
+ *   so that the joins read rows as wide as the live ones.
  */
+import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { IssueSink } from '../src/oneroster/issues';
 import { readManifest } from '../src/oneroster/manifest';
 import { readCsv } from '../src/oneroster/read-csv';
@@ -21,6 +29,8 @@ import { DEFAULT_ZIP_LIMITS, RosterZip } from '../src/oneroster/zip-reader';
 export interface FloorResult {
   rows: number;
   seconds: number;
+  /** fingerprint floor: rows whose fingerprint differed (0 when it compared what it copied) */
+  changed?: number;
 }
 
 const now = (): bigint => process.hrtime.bigint();
@@ -91,5 +101,50 @@ export function insertFloorSqlite(sqlitePath: string): FloorResult {
     return { rows: r.changes, seconds };
   } finally {
     db.close();
+  }
+}
+
+const FINGERPRINTED = ['enrollment', 'lms_user'] as const;
+
+export async function fingerprintFloorPostgres(databaseUrl: string): Promise<FloorResult> {
+  const c = new Client({ connectionString: databaseUrl });
+  await c.connect();
+  const copyOf = (t: string) => `bench_fp_${t}`;
+  const stageOf = (t: string) => `bench_fp_stage_${t}`;
+  try {
+    // untimed: the live tables as the design would have them, and the file's fingerprints in memory
+    const staged: Array<{ table: string; lines: string[] }> = [];
+    for (const t of FINGERPRINTED) {
+      const { rows: [rel] } = await c.query<{ options: string[] | null }>(`SELECT reloptions AS options FROM pg_class WHERE oid = '${t}'::regclass`);
+      await c.query(`DROP TABLE IF EXISTS ${copyOf(t)}`);
+      await c.query(`CREATE TABLE ${copyOf(t)}${rel?.options?.length ? ` WITH (${rel.options.join(', ')})` : ''} AS
+        SELECT *, hashtextextended(external_id, 0) AS fp FROM ${t}`);
+      await c.query(`VACUUM ANALYZE ${copyOf(t)}`);
+      const { rows } = await c.query<{ line: string }>(`SELECT external_id || E'\t' || fp AS line FROM ${copyOf(t)} WHERE external_id LIKE 'or-%'`);
+      staged.push({ table: t, lines: rows.map((r) => r.line) });
+    }
+    await c.query('CHECKPOINT');
+
+    const t0 = now();
+    let rows = 0;
+    let changed = 0;
+    for (const { table, lines } of staged) {
+      await c.query(`DROP TABLE IF EXISTS ${stageOf(table)}`);
+      await c.query(`CREATE UNLOGGED TABLE ${stageOf(table)} (ext text, fp bigint)`);
+      async function* batches(): AsyncGenerator<string> {
+        for (let i = 0; i < lines.length; i += 10_000) yield `${lines.slice(i, i + 10_000).join('\n')}\n`;
+      }
+      await pipeline(batches(), c.query(copyFrom(`COPY ${stageOf(table)} (ext, fp) FROM STDIN`)));
+      await c.query(`ANALYZE ${stageOf(table)}`);
+      const { rows: [r] } = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${stageOf(table)} s
+        LEFT JOIN ${copyOf(table)} x ON x.external_id = s.ext WHERE x.fp IS DISTINCT FROM s.fp`);
+      rows += lines.length;
+      changed += Number(r.n);
+    }
+    const seconds = since(t0);
+    return { rows, seconds, changed };
+  } finally {
+    for (const t of FINGERPRINTED) await c.query(`DROP TABLE IF EXISTS ${copyOf(t)}, ${stageOf(t)}`).catch(() => undefined);
+    await c.end();
   }
 }

@@ -27,6 +27,7 @@ export type ChildArgs =
     }
   | { op: 'read-floor'; zipPath: string }
   | { op: 'insert-floor'; databaseUrl?: string; sqlitePath?: string }
+  | { op: 'fingerprint-floor'; databaseUrl: string }
   | { op: 'parsers'; csvPath: string }
   | { op: 'password-sample'; hashes: number };
 

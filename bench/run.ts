@@ -64,10 +64,12 @@ export const TARGETS = {
 } as const;
 
 type DbKind = 'postgres' | 'sqlite';
-type OpName = 'baseline' | 'first sync' | 'no-change re-sync' | '5% change re-sync' | typeof READ_FLOOR | typeof INSERT_FLOOR;
+type OpName = 'baseline' | 'first sync' | 'no-change re-sync' | '5% change re-sync' | typeof READ_FLOOR | typeof INSERT_FLOOR | typeof FINGERPRINT_FLOOR;
 const READ_FLOOR = 'floor: read + validate';
 const INSERT_FLOOR = 'floor: enrollment insert';
-const isFloor = (op: OpName): boolean => op === READ_FLOOR || op === INSERT_FLOOR;
+/** PostgreSQL only: the floor of the no-change redesign (fingerprints), on top of the read floor */
+const FINGERPRINT_FLOOR = 'floor: fingerprint compare';
+const isFloor = (op: OpName): boolean => op === READ_FLOOR || op === INSERT_FLOOR || op === FINGERPRINT_FLOOR;
 
 export interface OpResult {
   scale: number;
@@ -342,6 +344,11 @@ async function runDb(
         const floor = await runChild<FloorResult>({ op: 'insert-floor', ...target });
         out.push(floorOp(scale, db, INSERT_FLOOR, baseRows, floor, bl,
           `the first sync's ${fmtInt(floor.ok ? (floor.result?.rows ?? 0) : 0)} enrollments into a fresh table with enrollment's indexes, one statement`));
+        if (target.databaseUrl) {
+          const fp = await runChild<FloorResult>({ op: 'fingerprint-floor', databaseUrl: target.databaseUrl });
+          out.push(floorOp(scale, db, FINGERPRINT_FLOOR, baseRows, fp, bl,
+            `(external ID, fingerprint) of ${fmtInt(fp.ok ? (fp.result?.rows ?? 0) : 0)} managed enrollments and users copied in and joined to the live rows' fingerprints`));
+        }
       }
     }
   } finally {
@@ -374,9 +381,11 @@ export function evaluateTargets(ops: OpResult[], scalesRun: number[], dbs: DbKin
   };
   const verdict = (ok: boolean | null): TargetResult['result'] => (!haveTarget || ok === null ? 'not measured' : ok ? 'met' : 'not met');
   // what the floors alone cost at the same scale: a target below its floor cannot be met by any engine
-  const floorNote = (db: DbKind, op: OpName): string | undefined => {
-    const f = find(db, evalScale, op);
-    const parts = [note, f?.ok && f.ratio != null ? `${op} alone: ${fmtNum(f.ratio)}×` : undefined].filter(Boolean);
+  const floorNote = (db: DbKind, ...floors: OpName[]): string | undefined => {
+    const parts = [note, ...floors.map((op) => {
+      const f = find(db, evalScale, op);
+      return f?.ok && f.ratio != null ? `${op} alone: ${fmtNum(f.ratio)}×` : undefined;
+    })].filter(Boolean);
     return parts.length ? parts.join('; ') : undefined;
   };
   for (const db of dbs) {
@@ -392,7 +401,7 @@ export function evaluateTargets(ops: OpResult[], scalesRun: number[], dbs: DbKin
     out.push({
       target: 'no-change re-sync ≤ 1.5× baseline', db, scale: evalScale, measured: ncRatio != null ? `${fmtNum(ncRatio)}×` : nc ? `failed (${nc.status})` : '—',
       limit: `${TARGETS.noChangeRatio}×`, result: nc && !nc.ok && haveTarget ? 'not met' : verdict(ncRatio == null ? null : ncRatio <= TARGETS.noChangeRatio),
-      note: floorNote(db, READ_FLOOR),
+      note: floorNote(db, READ_FLOOR, FINGERPRINT_FLOOR),
     });
     const peak = syncPeak(db, evalScale);
     out.push({
@@ -536,7 +545,7 @@ function renderMarkdown(report: BenchReport): string {
       '- Baselines: PostgreSQL = plain `COPY … (FORMAT csv, HEADER)` of every data file into unindexed text tables; SQLite = one prepared INSERT per row in one transaction (WAL, synchronous=NORMAL). They read the unzipped CSVs, the syncs read the zip.',
       '- Seconds cover the operation only (the sync’s `engine.run`, excluding process start and connecting); peak RSS is the child process’s `maxRSS` over its whole life.',
       '- Counts: + created, ~ updated, = unchanged, - removed, ↺ restored (nonzero only).',
-      `- Floors (bench/floors.ts) time alone what no engine can skip, on the same input, so their × baseline is a lower bound for the sync's: "${READ_FLOOR}" = unzip and the strict reader over every required file (no mapping, no database), which every sync does, changed or not; "${INSERT_FLOOR}" = the first sync's enrollments, already in memory, written in one statement into a fresh table with \`enrollment\`'s columns and indexes, which a first sync cannot write for less.`,
+      `- Floors (bench/floors.ts) time alone what no engine can skip, on the same input, so their × baseline is a lower bound for the sync's: "${READ_FLOOR}" = unzip and the strict reader over every required file (no mapping, no database), which every sync does, changed or not; "${INSERT_FLOOR}" = the first sync's enrollments, already in memory, written in one statement into a fresh table with \`enrollment\`'s columns and indexes, which a first sync cannot write for less; "${FINGERPRINT_FLOOR}" (PostgreSQL) = not a floor of every engine but of the no-change redesign the README describes: every managed enrollment's and user's (external ID, fingerprint) copied in and joined to the live rows' fingerprints, which that design would add to the read floor.`,
       `- Passwords: "N new" = the result's \`passwordsPending\` (new users whose password still has to be hashed). The engine hashes after the roster commits, so hashing is never in the sync's seconds. ` +
         (report.config.hashPasswords
           ? 'BENCH_HASH_PASSWORDS=1: the engine hashed them inside run(); "hashed in" is that time.'

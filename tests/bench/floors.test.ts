@@ -1,12 +1,13 @@
 /**
  * The bench's floors (bench/floors.ts): what they time is what they claim to time. The read floor
  * reads every data row of the required files; the insert floor copies every enrollment the first
- * sync wrote, and leaves the live table as it was.
+ * sync wrote, and leaves the live table as it was; the fingerprint floor compares every managed
+ * enrollment and user, finds none changed, and leaves nothing behind.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { insertFloorPostgres, insertFloorSqlite, readFloor } from '../../bench/floors';
+import { fingerprintFloorPostgres, insertFloorPostgres, insertFloorSqlite, readFloor } from '../../bench/floors';
 import { generateRoster, type GeneratedRoster } from '../../bench/generate';
 import { REQUIRED_FILES } from '../../src/oneroster/types';
 import { SyncEngine } from '../../src/sync/engine';
@@ -53,6 +54,28 @@ describe('bench floors', { concurrency: true }, () => {
           : await db.ds.query("SELECT name FROM sqlite_master WHERE name LIKE '%floor%'");
         assert.deepEqual(leftover, [], 'the floor table and its indexes are gone');
       });
+
+      if (kind === 'postgres') {
+        it('fingerprint compare: every managed enrollment and user, none changed, nothing left behind', async () => {
+          const own = await openTestDatabase(kind);
+          try {
+            const d = await newRoot(own.ds, {}, 'fingerprint');
+            const first = await new SyncEngine(own.ds, { hashPasswords: false }).run({ domainId: d.id, zipPath: roster.zipPath, source: 'test' });
+            assert.equal(first.status, 'succeeded');
+            const managed = async (table: string): Promise<number> =>
+              Number((await own.ds.query(`SELECT count(*) AS n FROM ${table} WHERE external_id LIKE 'or-%'`))[0].n);
+            const expected = (await managed('enrollment')) + (await managed('lms_user'));
+            assert.equal(expected, roster.rows.enrollments + roster.rows.users);
+            const floor = await fingerprintFloorPostgres(own.options.databaseUrl ?? '');
+            assert.equal(floor.rows, expected);
+            assert.equal(floor.changed, 0, 'the copied fingerprints match the live ones');
+            assert.ok(floor.seconds > 0);
+            assert.deepEqual(await own.ds.query("SELECT relname FROM pg_class WHERE relname LIKE 'bench_fp%'"), []);
+          } finally {
+            await own.close();
+          }
+        });
+      }
     });
   }
 });
