@@ -16,7 +16,7 @@ import { silentLogger, type Logger } from '../util/logger';
 import { applyCourses, deriveCourses, plannedCourseRemovals } from './apply/courses';
 import { type ApplyContext, count, IN_SCOPE, MANAGED, refreshScope } from './apply/context';
 import { applyDomains } from './apply/domains';
-import { duplicateMessage, findDuplicateIds } from './apply/duplicate-ids';
+import { type DuplicateId, duplicateMessage, findDuplicateIds } from './apply/duplicate-ids';
 import { applyEnrollments, plannedEnrollmentRemovals, prepareEnrollments } from './apply/enrollments';
 import { applyObservers } from './apply/observers';
 import { applyKeptRecords } from './apply/kept-records';
@@ -190,12 +190,7 @@ export class SyncEngine {
     await checker.run();
     const duplicates = await findDuplicateIds(db);
     timer('validate');
-    if (duplicates.length) {
-      for (const d of duplicates) issues.error('apply.duplicate_external_id', {}, duplicateMessage(d));
-      log.warn('sync failed: managed entities share an external ID', { duplicates: duplicates.length });
-      return { status: 'failed', message: `failed: ${duplicates.length === 1 ? 'an external ID is' : 'external IDs are'} used by more than one ` +
-        'managed entity of this district (see the issues); nothing was changed', firstNewUserId: null };
-    }
+    if (duplicates.length) return failOnDuplicates(duplicates, issues, log);
 
     const ctx: ApplyContext = {
       db, issues, modes: manifest.modes, settings, dates, counts, now: db.instant(new Date()),
@@ -228,7 +223,11 @@ export class SyncEngine {
       await applyObservers(ctx);
       await applyCourses(ctx);
       await analyze(db, ['course', 'enrollment']);
-      await prepareEnrollments(ctx);
+      const twins = await prepareEnrollments(ctx);
+      if (twins.length) {
+        await db.rollback();
+        return failOnDuplicates(twins, issues, log);
+      }
       await applyEnrollments(ctx);
       await applyKeptRecords(ctx);
       timer('apply');
@@ -255,6 +254,14 @@ export class SyncEngine {
       { kind: 'enrollments', managed: await managed('enrollment'), removals: await plannedEnrollmentRemovals(ctx) },
     ];
   }
+}
+
+/** Managed entities that share an external ID: the sync cannot tell which is the SIS's record. */
+function failOnDuplicates(duplicates: DuplicateId[], issues: IssueSink, log: Logger): Outcome {
+  for (const d of duplicates) issues.error('apply.duplicate_external_id', {}, duplicateMessage(d));
+  log.warn('sync failed: managed entities share an external ID', { duplicates: duplicates.length });
+  return { status: 'failed', message: `failed: ${duplicates.length === 1 ? 'an external ID is' : 'external IDs are'} used by more than one ` +
+    'managed entity of this district (see the issues); nothing was changed', firstNewUserId: null };
 }
 
 async function closeSession(db: SqlSession): Promise<void> {

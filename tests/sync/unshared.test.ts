@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import { databaseKinds } from '../helpers/db';
 import {
   brief, coursesUnder, domainByExt, domainsUnder, enrollmentByExt, enrollmentsUnder, errorsOf, ext, handMadeCourse, handMadeEnrollment, handMadeUser, mustCourse,
-  mustUser, newRoot, reload, userByExt, useDatabase, usersUnder,
+  mustUser, newRoot, reload, snapshot, userByExt, useDatabase, usersUnder,
 } from '../helpers/lms';
 import { Roster, standardRoster } from '../helpers/roster';
-import { AcademicSession, Course, OneRosterClass, OneRosterCourse, User } from '../../src/db/entities';
+import { AcademicSession, Course, Enrollment, OneRosterClass, OneRosterCourse, User } from '../../src/db/entities';
 import type { SyncSettings } from '../../src/sync/settings';
 
 const STUDENTS = 12;
@@ -127,6 +127,35 @@ for (const kind of databaseKinds()) {
       assert.equal((await reload(env.ds, math)).title, math.title, 'the old course is no longer managed');
       const onCopy = (await enrollmentsUnder(env.ds, rootId)).filter((e) => e.courseId === copy.id && e.externalId?.startsWith('or-e-'));
       assert.equal(onCopy.length, before.enrollments.filter((e) => e.courseId === math.id && e.externalId?.startsWith('or-e-')).length);
+    });
+
+    test('an enrollment\'s external ID copied (two managed enrollments share it): the sync fails, names both, changes nothing', async () => {
+      const { rootId, roster } = await seed({ unsharedEnrollments: 'inactive' });
+      const sch1 = (await domainByExt(env.ds, rootId, 'sch1')).id;
+      const original = (await enrollmentsUnder(env.ds, rootId)).find((e) => e.externalId?.startsWith('or-e-'));
+      assert.ok(original?.externalId);
+      // the admin's replacement section, with the enrollment copied into it ID and all
+      const section = await handMadeCourse(env.ds, sch1, { title: 'Replacement section' });
+      const twin = await handMadeEnrollment(env.ds, { courseId: section.id, userId: original.userId, domainId: sch1, externalId: original.externalId });
+      const before = await snapshot(env.ds);
+
+      const changed = roster.clone().set('classes', 'math-1', { title: 'Math 1A renamed' });
+      for (const validateOnly of [true, false]) {
+        const r = await env.sync(rootId, changed, { validateOnly });
+        assert.equal(r.status, 'failed', `validateOnly=${validateOnly}`);
+        assert.match(r.message, /an external ID is used by more than one managed entity of this district .*nothing was changed/);
+        assert.deepEqual(r.issues.filter((i) => i.code === 'apply.duplicate_external_id').map((i) => i.message), [
+          `2 enrollments of this district have the external ID ${original.externalId} (ids ${original.id} and ${twin.id}): a sync cannot tell which one is the SIS's. Remove the ID from all but one of them (to replace an entity, move its ID, do not copy it)`,
+        ]);
+        assert.deepEqual(await snapshot(env.ds), before, 'nothing changed');
+      }
+
+      // moved, not copied: the next sync manages the twin and leaves the original alone
+      await env.ds.getRepository(Enrollment).update({ id: original.id }, { externalId: null });
+      const fixed = await env.sync(rootId, changed);
+      assert.equal(fixed.status, 'succeeded', fixed.issues.map(brief).join('\n'));
+      assert.equal((await reload(env.ds, twin)).courseId, original.courseId, 'the twin is the SIS\'s enrollment now, in its class\'s section');
+      assert.equal((await reload(env.ds, original)).status, 'active', 'no longer managed: untouched');
     });
 
     test('users: rows rejected in a later file are not unshared (nor their enrollments)', async () => {

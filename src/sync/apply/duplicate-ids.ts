@@ -5,14 +5,15 @@
  * admin replacing a managed course copies its external ID onto the new course instead of moving
  * it (product-rules.md). The sync then fails and changes nothing, naming what to fix.
  *
- * Enrollments are not checked: grouping a million of them costs about a second per sync, and their
- * IDs are not something admins move. Users and courses cost ~0.3 s at 200k users (PostgreSQL).
+ * Users and courses cost ~0.3 s at 200k users (PostgreSQL). Grouping a million enrollments would
+ * cost about a second on every sync, so they are grouped only when the sync's own join shows that a
+ * row of the file matched two of them (findDuplicateEnrollmentIds).
  */
 import type { SqlSession } from '../../db/sql-session';
-import { IN_SCOPE, MANAGED } from './context';
+import { count, IN_SCOPE, MANAGED } from './context';
 
 export interface DuplicateId {
-  kind: 'domain' | 'user' | 'course';
+  kind: 'domain' | 'user' | 'course' | 'enrollment';
   externalId: string;
   count: number;
   firstId: number;
@@ -41,7 +42,25 @@ export async function findDuplicateIds(db: SqlSession, limit = 20): Promise<Dupl
   return out;
 }
 
-const PLURAL: Record<DuplicateId['kind'], string> = { domain: 'domains', user: 'users', course: 'courses' };
+/**
+ * Enrollments that a valid row of the file matched twice, read from enrollment_target before the
+ * base-course enrollments join it. Each valid row resolves to one course and one user (duplicated
+ * courses and users failed the sync already), so the target has one row per valid row unless a row
+ * matched two live enrollments: two cheap counts, and the grouping only when they differ. Managed
+ * enrollments that share an ID but that no row lists are left to the unshared handling, which
+ * treats them alike.
+ */
+export async function findDuplicateEnrollmentIds(db: SqlSession, limit = 20): Promise<DuplicateId[]> {
+  const valid = await count(db, 'SELECT count(*) AS n FROM stage_enrollments WHERE ok = 1');
+  if ((await count(db, 'SELECT count(*) AS n FROM enrollment_target')) <= valid) return [];
+  const rows = await db.query<{ ext: string; n: number | string; first_id: number | string; last_id: number | string }>(
+    `SELECT ext, count(*) AS n, min(live_id) AS first_id, max(live_id) AS last_id FROM enrollment_target
+     WHERE live_id IS NOT NULL GROUP BY ext HAVING count(*) > 1`);
+  rows.sort((a, b) => (a.ext < b.ext ? -1 : a.ext > b.ext ? 1 : 0));
+  return rows.slice(0, limit).map((r) => ({ kind: 'enrollment', externalId: r.ext, count: Number(r.n), firstId: Number(r.first_id), lastId: Number(r.last_id) }));
+}
+
+const PLURAL: Record<DuplicateId['kind'], string> = { domain: 'domains', user: 'users', course: 'courses', enrollment: 'enrollments' };
 
 export function duplicateMessage(d: DuplicateId): string {
   const ids = d.count === 2 ? `ids ${d.firstId} and ${d.lastId}` : `ids ${d.firstId} to ${d.lastId}`;

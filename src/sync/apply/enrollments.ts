@@ -5,6 +5,7 @@
  */
 import { analyze } from '../../db/sql-session';
 import { type ApplyContext, count, IN_SCOPE, MANAGED } from './context';
+import { type DuplicateId, findDuplicateEnrollmentIds } from './duplicate-ids';
 
 const FIELDS = ['course_id', 'user_id', 'domain_id', 'role', 'start_at', 'end_at', 'metadata'] as const;
 type Field = (typeof FIELDS)[number];
@@ -18,7 +19,11 @@ function sameFlag(values: Record<Field, string>): string {
   return `CASE WHEN x.status = 'active' AND ${FIELDS.map((f) => `x.${f} IS NOT DISTINCT FROM ${values[f]}`).join(' AND ')} THEN 1 ELSE 0 END`;
 }
 
-export async function prepareEnrollments(ctx: ApplyContext): Promise<void> {
+/**
+ * Builds enrollment_target: every enrollment the sync should hold, with the live one it matches.
+ * Returns the managed enrollments a row of the file matched twice (then nothing may be applied).
+ */
+export async function prepareEnrollments(ctx: ApplyContext): Promise<DuplicateId[]> {
   const { db } = ctx;
   await db.run('DROP TABLE IF EXISTS enrollment_target');
   await db.run(`CREATE ${db.scratch} enrollment_target AS
@@ -30,6 +35,8 @@ export async function prepareEnrollments(ctx: ApplyContext): Promise<void> {
     JOIN lms_user u ON u.external_id = 'or-' || e.user_sid AND u.domain_id IN ${IN_SCOPE}
     LEFT JOIN enrollment x ON x.external_id = e.ext AND x.domain_id IN ${IN_SCOPE}
     WHERE e.ok = 1`);
+  const duplicates = await findDuplicateEnrollmentIds(db);
+  if (duplicates.length) return duplicates;
   await db.run(`INSERT INTO enrollment_target (ext, course_id, user_id, domain_id, role, start_at, end_at, metadata, deleted, live_id, live_status, same)
     SELECT t.enrollment_ext, t.live_id, u.id, t.domain_id, $1, NULL, NULL, NULL, 0, x.id, x.status,
            ${sameFlag({ course_id: 't.live_id', user_id: 'u.id', domain_id: 't.domain_id', role: '$1', start_at: 'NULL', end_at: 'NULL', metadata: 'NULL' })}
@@ -44,6 +51,7 @@ export async function prepareEnrollments(ctx: ApplyContext): Promise<void> {
   }
   // sizes for the planner: the writes below touch only the few rows that differ
   await analyze(db, ['enrollment_target']);
+  return [];
 }
 
 /**
