@@ -72,7 +72,16 @@ export async function analyze(db: SqlSession, tables: readonly string[]): Promis
   for (const t of tables) await db.run(`ANALYZE ${t}`);
 }
 
-export async function openSession(ds: DataSource): Promise<SqlSession> {
+export interface SessionOptions {
+  /**
+   * PostgreSQL: work tables that parallel workers can read (see openScratchSchema), default true.
+   * They pay only for big joins: each costs more to create than a TEMP table (an fsync for its
+   * init fork), and a sync creates about 25.
+   */
+  parallelWork?: boolean;
+}
+
+export async function openSession(ds: DataSource, opts: SessionOptions = {}): Promise<SqlSession> {
   const runner = ds.createQueryRunner();
   const conn: unknown = await runner.connect();
   let session: SqlSession;
@@ -85,7 +94,7 @@ export async function openSession(ds: DataSource): Promise<SqlSession> {
     await client.query(`SET work_mem = '${process.env.ROSTERDROP_PG_WORK_MEM ?? '256MB'}'`);
     await client.query(`SET temp_buffers = '${process.env.ROSTERDROP_PG_TEMP_BUFFERS ?? '512MB'}'`);
     const pid = Number((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid);
-    const scratch = await openScratchSchema(client, pid);
+    const scratch = opts.parallelWork === false ? null : await openScratchSchema(client, pid);
     session = new PgSession(runner, client, scratch, () => ds.query('SELECT pg_cancel_backend($1)', [pid]).then(() => undefined));
   } else {
     session = new SqliteSession(runner, conn as BetterSqlite3.Database, lockDir(ds.options.database));

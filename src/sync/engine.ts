@@ -41,6 +41,14 @@ export interface EngineOptions {
   hashPasswords?: boolean;
 }
 
+/**
+ * Uploads from this size on get work tables PostgreSQL can read in parallel; smaller ones get TEMP
+ * tables, which are cheaper to create. Measured, no-change syncs: 1k enrollments (60 KB zip)
+ * 0.44 → 0.31 s with TEMP tables, 10k (0.6 MB) 0.82 → 0.63 s, 100k (5.7 MB) 3.5 s either way; at 1M
+ * the parallel joins win (README, "Work tables that PostgreSQL can read in parallel").
+ */
+const PARALLEL_WORK_MIN_BYTES = 2 * 1024 * 1024;
+
 interface Outcome { status: SyncStatus; message: string; firstNewUserId: number | null }
 
 export class SyncEngine {
@@ -63,7 +71,7 @@ export class SyncEngine {
     const issues = new IssueSink(this.opts.issueLimit ?? 10_000);
     const counts = emptyCounts();
     const timings: Record<string, number> = {};
-    const db = await openSession(this.ds);
+    const db = await openSession(this.ds, { parallelWork: digest.size >= PARALLEL_WORK_MIN_BYTES });
     let passwordsPending = 0;
     // taken before the commit makes the run's pending passwords visible, so that a daemon resuming
     // cut-short hashing (runner.ts) never starts on this run's users while this sync is to hash them

@@ -111,6 +111,20 @@ describe('SQL session [postgres]: work tables in a schema of the session’s own
     for (const [row] of paths) assert.doesNotMatch(row.search_path, /rosterdrop_work_/);
   });
 
+  test('parallelWork: false (a small upload) gets TEMP work tables and no schema of its own', async (t) => {
+    if (!db) return t.skip('PostgreSQL not configured');
+    const session = await openSession(db.ds, { parallelWork: false });
+    try {
+      const [{ pid }] = await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      assert.equal(session.scratch, 'TEMP TABLE');
+      await session.run(`CREATE ${session.scratch} t_small (n integer)`);
+      assert.equal((await schemaOf(session, 't_small')).relpersistence, 't');
+      assert.equal(await schemaExists(`rosterdrop_work_${pid}`), false);
+    } finally {
+      await session.release();
+    }
+  });
+
   test('release after a failed statement in a transaction still drops the schema', async (t) => {
     if (!db) return t.skip('PostgreSQL not configured');
     const session = await openSession(db.ds);
