@@ -94,6 +94,7 @@ export async function openSession(ds: DataSource, opts: SessionOptions = {}): Pr
     await client.query(`SET work_mem = '${process.env.ROSTERDROP_PG_WORK_MEM ?? '256MB'}'`);
     await client.query(`SET temp_buffers = '${process.env.ROSTERDROP_PG_TEMP_BUFFERS ?? '512MB'}'`);
     const pid = Number((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+    await dropDeadScratchSchemas(client, pid);
     const scratch = opts.parallelWork === false ? null : await openScratchSchema(client, pid);
     session = new PgSession(runner, client, scratch, () => ds.query('SELECT pg_cancel_backend($1)', [pid]).then(() => undefined));
   } else {
@@ -125,23 +126,12 @@ const SCRATCH_PREFIX = 'rosterdrop_work_';
  * one core while the other sat idle. Work tables are therefore UNLOGGED tables in a schema of this
  * session's own, first on its search_path: never WAL-logged, gone with the schema, and open to
  * parallel plans (at 1M enrollments: a count over the enrollment join 2.5 → 1.1 s; building
- * enrollment_target 2.5 → 1.9 s). A schema left by a session that died (its backend pid no longer
- * live) is dropped here. Without the right to create a schema, the work tables stay TEMP tables
- * (slower, same results).
+ * enrollment_target 2.5 → 1.9 s). Without the right to create a schema, the work tables stay TEMP
+ * tables (slower, same results).
  */
 async function openScratchSchema(client: PoolClient, pid: number): Promise<string | null> {
   const schema = `${SCRATCH_PREFIX}${pid}`;
   try {
-    // schemas first, live backends second: a schema whose creator is not live after it was seen is dead
-    const found = await client.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname ~ $1', [`^${SCRATCH_PREFIX}[0-9]+$`]);
-    const live = new Set((await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL')).rows.map((r) => Number(r.pid)));
-    for (const { nspname } of found.rows) {
-      if (nspname === schema || live.has(Number(nspname.slice(SCRATCH_PREFIX.length)))) continue;
-      // another session may be sweeping the same one
-      await client.query(`DROP SCHEMA IF EXISTS ${nspname} CASCADE`).catch(() => undefined);
-    }
-    // a schema under this pid was left by an earlier backend that had the same pid
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.query(`CREATE SCHEMA ${schema}`);
     await client.query("SELECT set_config('search_path', $1 || ', ' || current_setting('search_path'), false)", [schema]);
     // the stock cost of passing a row from a worker (0.1) keeps every join that writes a million
@@ -150,6 +140,27 @@ async function openScratchSchema(client: PoolClient, pid: number): Promise<strin
     return schema;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Work-table schemas whose session died (a crash mid-sync) keep their staged rows until someone
+ * drops them: every session does, small uploads' too, which make no schema of their own. One under
+ * this session's own pid was left by an earlier backend that had the same pid.
+ */
+async function dropDeadScratchSchemas(client: PoolClient, pid: number): Promise<void> {
+  try {
+    // schemas first, live backends second: a schema whose creator is not live after it was seen is dead
+    const found = await client.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname ~ $1', [`^${SCRATCH_PREFIX}[0-9]+$`]);
+    const live = new Set((await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL')).rows.map((r) => Number(r.pid)));
+    for (const { nspname } of found.rows) {
+      const owner = Number(nspname.slice(SCRATCH_PREFIX.length));
+      if (owner !== pid && live.has(owner)) continue;
+      // another session may be sweeping the same one
+      await client.query(`DROP SCHEMA IF EXISTS ${nspname} CASCADE`).catch(() => undefined);
+    }
+  } catch {
+    // no right to read the catalog this way: nothing to sweep here
   }
 }
 

@@ -144,6 +144,14 @@ describe('SQL session [postgres]: work tables in a schema of the session’s own
     await db.ds.query(`CREATE SCHEMA rosterdrop_work_${dead}`);
     await db.ds.query(`CREATE UNLOGGED TABLE rosterdrop_work_${dead}.stage_enrollments (n integer)`);
     await onSession(async () => assert.equal(await schemaExists(`rosterdrop_work_${dead}`), false));
+    // a small upload's session (TEMP work tables, no schema of its own) sweeps them too
+    await db.ds.query(`CREATE SCHEMA rosterdrop_work_${dead}`);
+    const small = await openSession(db.ds, { parallelWork: false });
+    try {
+      assert.equal(await schemaExists(`rosterdrop_work_${dead}`), false);
+    } finally {
+      await small.release();
+    }
   });
 
   test('a join over work tables may run in parallel; the same join over TEMP tables may not', async (t) => {
