@@ -257,6 +257,9 @@ class PgSession implements SqlSession {
       // the connection goes back to TypeORM's pool: leave it as it came, also after a failed
       // statement left a transaction aborted (ROLLBACK outside one is only a warning)
       await this.send('ROLLBACK');
+      // TEMP work tables (a small upload's, or all of them without a schema) would otherwise live
+      // as long as the pooled connection, holding the last sync's rows
+      await this.send('DISCARD TEMP');
       if (this.schema) await this.send(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
       await this.send('RESET search_path; RESET work_mem; RESET temp_buffers; RESET parallel_tuple_cost');
     } catch {
@@ -330,6 +333,19 @@ class SqliteSession implements SqlSession {
   instant(date: Date): string { return date.toISOString().replace('T', ' ').replace('Z', ''); }
   readonly scratch = 'TEMP TABLE';
   async clearScratch(): Promise<void> { /* TEMP tables: dropped by name (stage-tables.ts) */ }
-  async release(): Promise<void> { await this.runner.release(); }
+
+  /**
+   * The connection is the data source's only one and outlives the session: its TEMP work tables
+   * (after a 1M sync, a million-row enrollment_target) are dropped, not left to the next sync.
+   */
+  async release(): Promise<void> {
+    try {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      const tables = this.db.prepare("SELECT name FROM sqlite_temp_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>;
+      for (const { name } of tables) this.db.exec(`DROP TABLE IF EXISTS temp."${name.replace(/"/g, '""')}"`);
+    } finally {
+      await this.runner.release();
+    }
+  }
 }
 

@@ -65,6 +65,22 @@ for (const kind of databaseKinds()) {
       assert.ok(written.some((w) => /\[slow sql \d+ ms\] SELECT 42 AS answer/.test(w)), written.join(''));
       assert.ok(!written.some((w) => w.includes('SELECT 43')), 'no trace without the setting');
     });
+
+    test('release drops the session\'s TEMP tables (the connection outlives it), also inside a failed transaction', async () => {
+      const temps = async (): Promise<string[]> => (kind === 'postgres'
+        ? await db.ds.query("SELECT relname AS name FROM pg_class WHERE relpersistence = 't' AND relkind = 'r' AND relname LIKE 't_left%'")
+        : await db.ds.query("SELECT name FROM sqlite_temp_master WHERE type = 'table' AND name LIKE 't_left%'") as Array<{ name: string }>)
+        .map((r: { name: string }) => r.name);
+      const small = await openSession(db.ds, { parallelWork: false });
+      await small.run(`CREATE ${small.scratch} t_left_work (n integer)`);
+      await small.run('CREATE TEMP TABLE t_left_secret (n integer)');
+      await small.load('t_left_work', ['n'], [[[1], [2]]]);
+      await small.begin();
+      await small.run('INSERT INTO t_left_secret (n) VALUES (3)');
+      assert.deepEqual((await temps()).sort(), ['t_left_secret', 't_left_work']);
+      await small.release();
+      assert.deepEqual(await temps(), []);
+    });
   });
 }
 
