@@ -52,6 +52,7 @@ export interface SqlSession {
    * is over for good: the embedded database's lock file then goes too (see file-lock.ts).
    */
   tryLock(kind: LockKind, key: number): Promise<LockRelease | null>;
+  /** ends the session: every work table it made (scratch and TEMP) goes, the connection goes back */
   release(): Promise<void>;
 }
 

@@ -29,7 +29,7 @@ import { readUpload } from './read-phase';
 import { ReferenceChecker } from './reference-checks';
 import { fileDigest, finishRun, markPasswordsDone, recordFinish, startRun } from './run-store';
 import { checkSafety, type PlannedRemovals } from './safety';
-import { createStageTables, dropStageTables, explodeLists, indexStageTables } from './stage-tables';
+import { createStageTables, explodeLists, indexStageTables } from './stage-tables';
 import { emptyCounts, type SyncCounts, type SyncRequest, type SyncResult, type SyncStatus } from './types';
 
 export interface EngineOptions {
@@ -84,7 +84,7 @@ export class SyncEngine {
     };
     const end = async (): Promise<void> => {
       await unlockHashing();
-      await closeSession(db);
+      await db.release(); // drops the work tables too (sql-session.ts)
     };
     /** builds the result and records it on the session: inside the transaction of a sync that commits */
     const record = async (o: Outcome): Promise<SyncResult> => {
@@ -270,11 +270,6 @@ function failOnDuplicates(duplicates: DuplicateId[], issues: IssueSink, log: Log
   log.warn('sync failed: managed entities share an external ID', { duplicates: duplicates.length });
   return { status: 'failed', message: `failed: ${duplicates.length === 1 ? 'an external ID is' : 'external IDs are'} used by more than one ` +
     'managed entity of this district (see the issues); nothing was changed', firstNewUserId: null };
-}
-
-async function closeSession(db: SqlSession): Promise<void> {
-  await dropStageTables(db).catch(() => undefined);
-  await db.release();
 }
 
 function phaseTimer(log: Logger, timings: Record<string, number>): (phase: string) => void {

@@ -111,7 +111,3 @@ export async function indexStageTables(db: SqlSession): Promise<void> {
   }
   await analyzeStageTables(db);
 }
-
-export async function dropStageTables(db: SqlSession): Promise<void> {
-  for (const table of Object.keys(STAGE)) await db.run(`DROP TABLE IF EXISTS ${table}`);
-}
