@@ -47,6 +47,8 @@ export function dataSourceOptions(opts: DatabaseOptions): DataSourceOptions {
  * What the entities cannot say, because a decorator names one type and default for every driver:
  * how the migrations spelled a column per driver. Instants are `timestamptz` on PostgreSQL; on
  * SQLite they default to the time with milliseconds, and boolean defaults are `false`, not 0.
+ * External IDs are hash-indexed on PostgreSQL (migration ExternalIdHashIndexes); SQLite has only
+ * B-trees, and TypeORM refuses an index type there.
  * Fixed in the metadata once it is built (and validated), so that the entities describe the
  * migrated schema exactly: TypeORM's schema builder finds nothing to change (tests/db/schema.test.ts)
  * and `migration:generate` writes only what an entity really added.
@@ -60,6 +62,10 @@ export class RosterDataSource extends DataSource {
       if (pg && (stamp || column.type === Date)) column.type = 'timestamptz';
       if (!pg && stamp) column.default = () => "(strftime('%Y-%m-%d %H:%M:%f', 'now'))";
       if (!pg && column.default === false) column.default = () => 'false';
+    }
+    if (!pg) return;
+    for (const index of this.entityMetadatas.flatMap((m) => m.indices)) {
+      if (index.columns.length === 1 && index.columns[0].databaseName === 'external_id' && !index.isUnique) index.type = 'hash';
     }
   }
 }
