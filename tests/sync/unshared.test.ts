@@ -158,6 +158,40 @@ for (const kind of databaseKinds()) {
       assert.equal((await reload(env.ds, original)).status, 'active', 'no longer managed: untouched');
     });
 
+    test('a row whose user was skipped cannot hide two managed enrollments sharing an ID', async () => {
+      const { rootId, roster } = await seed({ unsharedEnrollments: 'inactive' });
+      const sch1 = (await domainByExt(env.ds, rootId, 'sch1')).id;
+      await handMadeUser(env.ds, sch1, { username: 'taken.name' });
+      const original = await enrollmentByExt(env.ds, rootId, ext('e-s1-math-1'));
+      assert.ok(original?.externalId);
+      const section = await handMadeCourse(env.ds, sch1, { title: 'Replacement section' });
+      const twin = await handMadeEnrollment(env.ds, { courseId: section.id, userId: original.userId, domainId: sch1, externalId: original.externalId });
+      const before = await snapshot(env.ds);
+
+      // the new user's username is taken, so the user is skipped after the reference checks and its
+      // enrollment is a valid row that matches no user: one row short, one row matching two
+      const changed = roster.clone().user('snew', 'sch1', { username: 'taken.name', givenName: 'New', familyName: 'Comer' })
+        .enrollment('e-snew-math-1', 'math-1', 'snew', 'sch1');
+      const r = await env.sync(rootId, changed);
+      assert.equal(r.status, 'failed', r.issues.map(brief).join('\n'));
+      assert.deepEqual(r.issues.filter((i) => i.code === 'apply.duplicate_external_id').map((i) => i.message.split(':')[0]),
+        [`2 enrollments of this district have the external ID ${original.externalId} (ids ${original.id} and ${twin.id})`]);
+      assert.deepEqual(await snapshot(env.ds), before, 'nothing changed');
+
+      // what keeps the count exact: the skipped user's enrollment is rejected with it
+      assert.deepEqual(r.issues.filter((i) => i.severity === 'error').map((i) => `${i.code} ${i.file}:${i.line}`),
+        ['apply.username_taken users.csv:' + changed.lineOf('users', 'snew'), 'ref.rejected enrollments.csv:' + changed.lineOf('enrollments', 'e-snew-math-1'),
+          'apply.duplicate_external_id null:null']);
+
+      // the ID moved instead of copied: the rest applies, without the skipped user's enrollment
+      await env.ds.getRepository(Enrollment).update({ id: original.id }, { externalId: null });
+      const fixed = await env.sync(rootId, changed);
+      assert.equal(fixed.status, 'completed_with_errors');
+      assert.deepEqual(fixed.issues.filter((i) => i.severity === 'error').map((i) => i.code), ['apply.username_taken', 'ref.rejected']);
+      assert.equal(await enrollmentByExt(env.ds, rootId, ext('e-snew-math-1')), null);
+      assert.equal((await reload(env.ds, twin)).courseId, original.courseId, 'the twin is the SIS\'s enrollment now, in its class\'s section');
+    });
+
     test('users: rows rejected in a later file are not unshared (nor their enrollments)', async () => {
       const { rootId, roster } = await seed({ unsharedUsers: 'delete', unsharedEnrollments: 'delete' });
       const s2 = await mustUser(env.ds, rootId, 's2');
