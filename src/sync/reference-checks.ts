@@ -119,11 +119,12 @@ export class ReferenceChecker {
 
   /**
    * One sort instead of the grouping and join below, which cost 3.3 s at 1M enrollments (a hash
-   * aggregate of every sourcedId, built again in each parallel worker); this is ~1 s. Bytewise on
-   * PostgreSQL: equal text is equal bytes under any deterministic collation, and "C" sorts fastest.
+   * aggregate of every sourcedId, built again in each parallel worker). PostgreSQL sorts 64-bit
+   * hashes of the sourcedIds, not the text (1M: ~0.55 s against ~0.9–1.3 s): two different IDs
+   * with the same hash only send the sync to the exact grouping, which then finds nothing.
    */
   private async anyDuplicate(table: StageTable): Promise<boolean> {
-    const key = this.db.dialect === 'postgres' ? 'sid COLLATE "C"' : 'sid';
+    const key = this.db.dialect === 'postgres' ? 'hashtextextended(sid, 0)' : 'sid';
     const [row] = await this.db.query<{ n: number | string }>(`SELECT count(sid) - count(DISTINCT ${key}) AS n FROM ${table}`);
     return Number(row.n) > 0;
   }
