@@ -47,9 +47,9 @@ export async function findDuplicateIds(db: SqlSession, limit = 20): Promise<Dupl
  * base-course enrollments join it. Each valid row resolves to exactly one course and one user: the
  * reference checks found them under the join's conditions, a row whose user or class the apply
  * skipped was rejected with it, and duplicated courses and users failed the sync already. So the
- * target has one row per valid row unless a row matched two live enrollments: two cheap counts, and the grouping only when they differ. Managed
- * enrollments that share an ID but that no row lists are left to the unshared handling, which
- * treats them alike.
+ * target has one row per valid row unless a row matched two live enrollments: two cheap counts,
+ * and the grouping only when they differ. Managed enrollments that share an ID but that no row
+ * lists are left to the unshared handling, which treats them alike.
  */
 export async function findDuplicateEnrollmentIds(db: SqlSession, limit = 20): Promise<DuplicateId[]> {
   const valid = await count(db, 'SELECT count(*) AS n FROM stage_enrollments WHERE ok = 1');
