@@ -19,7 +19,11 @@ import { checkHeader } from './header-check';
 import { rowContext, validateRow, type RowContext } from './validate-row';
 
 export interface ReadCsvOptions {
-  /** rows per yielded batch; default 2000 */
+  /**
+   * rows per yielded batch; default 500. Small batches keep few rows alive when the young
+   * generation is collected, and that collection copies every live one: the read phase of a
+   * 1M-enrollment sync alone took 9.0–10.8 s with batches of 2000 and 6.8–8.3 s with 500 (A/B).
+   */
   batchSize?: number;
   /** longest accepted line in bytes; default 64 KiB */
   maxLineBytes?: number;
@@ -60,7 +64,7 @@ class CsvFileReader {
     private readonly issues: IssueSink,
     opts: ReadCsvOptions,
   ) {
-    this.batchSize = Math.max(1, opts.batchSize ?? 2000);
+    this.batchSize = Math.max(1, opts.batchSize ?? 500);
     const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.assembler = new RecordAssembler(this.onRecord, { maxLineBytes, maxRecordChars: maxLineBytes });
     this.splitter = new LineSplitter(this.assembler.push, maxLineBytes);
