@@ -298,6 +298,33 @@ for (const kind of databaseKinds()) {
       assert.equal((await mustUser(env.ds, root.id, 's10')).username, 'twin');
       assert.equal(result.counts.users.created, 1);
     });
+
+    test('a synced user renamed, or moved to another school, onto a username a hand-made user holds there: apply.username_taken, both untouched', async () => {
+      const root = await newRoot(env.ds);
+      const roster = standardRoster();
+      assert.equal((await env.sync(root.id, roster)).status, 'succeeded');
+      const repo = env.ds.getRepository(User);
+      const handUser = async (sid: string, username: string) => repo.save(repo.create({
+        domainId: (await domainByExt(env.ds, root.id, sid)).id, username, givenName: 'Hand', familyName: 'Made', email: null,
+        passwordHash: null, roles: '[]', status: 'active', externalId: null, metadata: null,
+      }));
+      const hands = [await handUser('sch1', 'taken.one'), await handUser('sch2', 'student.3')];
+      const before = await Promise.all(['s2', 's3', ...hands.map((h) => h.id)].map((k) => typeof k === 'string'
+        ? mustUser(env.ds, root.id, k) : repo.findOneByOrFail({ id: k })));
+
+      // s2 keeps its school and renames; s3 keeps its username and moves to where a hand-made user holds it
+      roster.set('users', 's2', { username: 'taken.one' }).set('users', 's3', { orgSourcedIds: 'sch2' });
+      const result = await env.sync(root.id, roster);
+      assert.equal(result.status, 'completed_with_errors');
+      const taken = errorsOf(result).filter((e) => e.startsWith('error apply.username_taken'));
+      assert.deepEqual(taken.sort(), [
+        `error apply.username_taken users.csv:${roster.lineOf('users', 's2')} username s2`,
+        `error apply.username_taken users.csv:${roster.lineOf('users', 's3')} username s3`,
+      ].sort());
+      const after = await Promise.all(['s2', 's3', ...hands.map((h) => h.id)].map((k) => typeof k === 'string'
+        ? mustUser(env.ds, root.id, k) : repo.findOneByOrFail({ id: k })));
+      assert.deepEqual(after, before);
+    });
   });
 }
 

@@ -3,11 +3,25 @@
  * (same id, history and enrollments). Passwords are set only on creation, hashed after commit
  * (see passwords.ts). Roles are never touched: a sync cannot grant Administrator.
  */
+import { analyze, type SqlSession } from '../../db/sql-session';
 import { type ApplyContext, count, IN_SCOPE, MANAGED } from './context';
 
 const FIELDS = ['domain_id', 'username', 'given_name', 'family_name', 'email', 'metadata'] as const;
 const differs = FIELDS.map((f) => `lms_user.${f} IS DISTINCT FROM t.${f}`).join(' OR ');
 const assign = FIELDS.map((f) => `${f} = t.${f}`).join(', ');
+
+/**
+ * Flags taken in the join that finds each live user anyway, so that the conflict check and the
+ * writes below look only at users that move, rename or change: on a re-sync of 200k unchanged
+ * users each of those three statements otherwise joined every staged user to its live one again
+ * (0.3–0.45 s each on PostgreSQL). The writes still compare the live row, as before.
+ */
+const TARGET_VALUES: Record<(typeof FIELDS)[number], string> = {
+  domain_id: 'od.domain_id', username: 's.username', given_name: 's.given_name', family_name: 's.family_name', email: 's.email',
+  metadata: 's.metadata',
+};
+const renamedFlag = "CASE WHEN u.id IS NOT NULL AND (u.username <> s.username OR u.domain_id <> od.domain_id) THEN 1 ELSE 0 END";
+const sameFlag = `CASE WHEN u.id IS NOT NULL AND ${FIELDS.map((f) => `u.${f} IS NOT DISTINCT FROM ${TARGET_VALUES[f]}`).join(' AND ')} THEN 1 ELSE 0 END`;
 
 /**
  * Builds user_target (one row per valid staged user, with its domain and matching LMS user).
@@ -18,13 +32,15 @@ export async function prepareUsers(ctx: ApplyContext): Promise<number> {
   await db.run('DROP TABLE IF EXISTS user_target');
   await db.run(`CREATE ${db.scratch} user_target AS
     SELECT s.line, s.sid, s.ext, od.domain_id, s.username, s.given_name, s.family_name, s.email, s.metadata, s.deleted,
-           u.id AS live_id, u.status AS live_status
+           u.id AS live_id, u.status AS live_status, ${renamedFlag} AS renamed, ${sameFlag} AS same
     FROM stage_users s
     JOIN org_domain od ON od.sid = s.first_org_sid
     LEFT JOIN lms_user u ON u.external_id = s.ext AND u.domain_id IN ${IN_SCOPE}
     WHERE s.ok = 1`);
   await db.run('CREATE INDEX ix_user_target_live ON user_target (live_id)');
   await db.run('CREATE INDEX ix_user_target_name ON user_target (domain_id, username)');
+  // sizes for the planner: the statements below start from the few flagged rows
+  await analyze(db, ['user_target']);
   return rejectUsernameConflicts(ctx);
 }
 
@@ -34,22 +50,24 @@ export async function prepareUsers(ctx: ApplyContext): Promise<number> {
  */
 async function rejectUsernameConflicts(ctx: ApplyContext): Promise<number> {
   const { db } = ctx;
-  const conflicts = await db.query<{ line: number; sid: string; username: string; other_line: number | null; other_ext: string | null }>(`
+  type Conflict = { line: number; sid: string; username: string; other_line: number | null; other_ext: string | null };
+  const inFile = await sharesAUsername(db) ? await db.query<Conflict>(`
     SELECT t.line, t.sid, t.username, d.first_line AS other_line, NULL AS other_ext
     FROM user_target t
     JOIN (SELECT domain_id, username, min(line) AS first_line FROM user_target WHERE deleted = 0
           GROUP BY domain_id, username HAVING count(*) > 1) d ON d.domain_id = t.domain_id AND d.username = t.username
-    WHERE t.deleted = 0 AND t.line > d.first_line
-    UNION ALL
-    -- another LMS user holds the name (few rows, none in a re-sync: each user holds its own), and
-    -- keeps it after the sync: it is not in the file (m), or the file leaves its name as it is
-    SELECT t.line, t.sid, t.username, NULL, coalesce(u.external_id, '(made by hand)')
+    WHERE t.deleted = 0 AND t.line > d.first_line`) : [];
+  // another LMS user holds the name, and keeps it after the sync: it is not in the file (m), or the
+  // file leaves its name as it is. Only a new or renamed user can meet one: a user that keeps its
+  // name and domain holds that name itself, and the unique index allows no other holder
+  const taken = await db.query<Conflict>(`
+    SELECT t.line, t.sid, t.username, NULL AS other_line, coalesce(u.external_id, '(made by hand)') AS other_ext
     FROM user_target t
     JOIN lms_user u ON u.domain_id = t.domain_id AND u.username = t.username
     LEFT JOIN user_target m ON m.live_id = u.id AND m.deleted = 0
-    WHERE t.deleted = 0 AND (t.live_id IS NULL OR u.id <> t.live_id)
-      AND (m.live_id IS NULL OR (m.username = u.username AND m.domain_id = u.domain_id))
-    ORDER BY 1`);
+    WHERE t.deleted = 0 AND (t.live_id IS NULL OR (t.renamed = 1 AND u.id <> t.live_id))
+      AND (m.live_id IS NULL OR (m.username = u.username AND m.domain_id = u.domain_id))`);
+  const conflicts = [...inFile, ...taken].sort((a, b) => Number(a.line) - Number(b.line));
   const seen = new Set<number>();
   for (const c of conflicts) {
     if (seen.has(Number(c.line))) continue;
@@ -61,6 +79,17 @@ async function rejectUsernameConflicts(ctx: ApplyContext): Promise<number> {
     await db.run('DELETE FROM user_target WHERE line = $1', [c.line]);
   }
   return seen.size;
+}
+
+/**
+ * Whether two rows of the file may give one domain the same username. PostgreSQL counts distinct
+ * 64-bit hashes first (200k users: ~0.07 s against ~0.3 s for the grouping); a collision only
+ * runs the grouping, which then finds nothing. SQLite groups along the (domain_id, username) index.
+ */
+async function sharesAUsername(db: SqlSession): Promise<boolean> {
+  if (db.dialect !== 'postgres') return true;
+  return (await count(db, `SELECT count(*) - count(DISTINCT hashtextextended(username, domain_id)) AS n
+    FROM user_target WHERE deleted = 0`)) > 0;
 }
 
 /** Removals the users step would make (for the safety threshold). */
@@ -84,12 +113,12 @@ export async function applyUsers(ctx: ApplyContext): Promise<void> {
   // unique (domain_id, username) index is checked row by row within an UPDATE, so first park every
   // changing username on a placeholder no real username has (it starts with U+0001).
   await db.run(`UPDATE lms_user SET username = $1 || CAST(lms_user.id AS text) FROM user_target t
-    WHERE lms_user.id = t.live_id AND t.deleted = 0 AND (lms_user.username <> t.username OR lms_user.domain_id <> t.domain_id)`,
+    WHERE lms_user.id = t.live_id AND t.deleted = 0 AND t.renamed = 1 AND (lms_user.username <> t.username OR lms_user.domain_id <> t.domain_id)`,
   ['\u0001rename:']);
   const restored = await db.run(`UPDATE lms_user SET ${assign}, status = 'active', updated_at = $1 FROM user_target t
     WHERE lms_user.id = t.live_id AND t.deleted = 0 AND t.live_status <> 'active'`, [now]);
   const updated = await db.run(`UPDATE lms_user SET ${assign}, updated_at = $1 FROM user_target t
-    WHERE lms_user.id = t.live_id AND t.deleted = 0 AND (${differs})`, [now]);
+    WHERE lms_user.id = t.live_id AND t.deleted = 0 AND t.same = 0 AND (${differs})`, [now]);
   const created = await db.run(`INSERT INTO lms_user (domain_id, username, given_name, family_name, email, password_hash, roles, status,
       external_id, metadata, created_at, updated_at)
     SELECT domain_id, username, given_name, family_name, email, NULL, '[]', 'active', ext, metadata, $1, $1
