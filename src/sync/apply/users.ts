@@ -14,7 +14,7 @@ const assign = FIELDS.map((f) => `${f} = t.${f}`).join(', ');
  * Flags taken in the join that finds each live user anyway, so that the conflict check and the
  * writes below look only at users that move, rename or change: on a re-sync of 200k unchanged
  * users each of those three statements otherwise joined every staged user to its live one again
- * (0.3–0.45 s each on PostgreSQL). The writes still compare the live row, as before.
+ * (0.3–0.8 s each on PostgreSQL). The writes still compare the live row, as before.
  */
 const TARGET_VALUES: Record<(typeof FIELDS)[number], string> = {
   domain_id: 'od.domain_id', username: 's.username', given_name: 's.given_name', family_name: 's.family_name', email: 's.email',
