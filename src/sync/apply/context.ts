@@ -27,6 +27,16 @@ export const IN_SCOPE = '(SELECT id FROM scope_domain)';
  */
 export const MANAGED = "substr(external_id, 1, 3) = 'or-'";
 
+/**
+ * A flag column: 1 when `when` holds and the live row `live` already holds every value the sync
+ * would write (NULLs equal), else 0. Taken in the join that finds the live row anyway, so that the
+ * writes after it need to touch only the rows flagged 0.
+ */
+export function sameFlag(live: string, when: string, values: Record<string, string>): string {
+  const equal = Object.entries(values).map(([col, value]) => `${live}.${col} IS NOT DISTINCT FROM ${value}`);
+  return `CASE WHEN ${[when, ...equal].join(' AND ')} THEN 1 ELSE 0 END`;
+}
+
 export async function count(db: SqlSession, sql: string, params?: SqlValue[]): Promise<number> {
   const rows = await db.query<{ n: number | string }>(sql, params);
   return Number(rows[0]?.n ?? 0);

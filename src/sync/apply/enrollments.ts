@@ -4,20 +4,14 @@
  * left, marked inactive or withdrawn, or deleted; a deleted enrollment shared again is new.
  */
 import { analyze } from '../../db/sql-session';
-import { type ApplyContext, count, IN_SCOPE, MANAGED } from './context';
+import { type ApplyContext, count, IN_SCOPE, MANAGED, sameFlag } from './context';
 import { type DuplicateId, findDuplicateEnrollmentIds } from './duplicate-ids';
 
 const FIELDS = ['course_id', 'user_id', 'domain_id', 'role', 'start_at', 'end_at', 'metadata'] as const;
 type Field = (typeof FIELDS)[number];
 
-/**
- * 1 when the live enrollment x is active and already holds every value the sync would write. Taken
- * while the target is built, in the join that finds x anyway: the apply then writes only rows that
- * differ instead of joining a million live rows again to find them.
- */
-function sameFlag(values: Record<Field, string>): string {
-  return `CASE WHEN x.status = 'active' AND ${FIELDS.map((f) => `x.${f} IS NOT DISTINCT FROM ${values[f]}`).join(' AND ')} THEN 1 ELSE 0 END`;
-}
+/** The live enrollment x is active and holds these values already (see sameFlag). */
+const sameAs = (values: Record<Field, string>): string => sameFlag('x', "x.status = 'active'", values);
 
 /**
  * Builds enrollment_target: every enrollment the sync should hold, with the live one it matches.
@@ -29,7 +23,7 @@ export async function prepareEnrollments(ctx: ApplyContext): Promise<DuplicateId
   await db.run(`CREATE ${db.scratch} enrollment_target AS
     SELECT e.ext, c.id AS course_id, u.id AS user_id, c.domain_id, e.lms_role AS role, e.start_at, e.end_at, e.metadata, e.deleted,
            x.id AS live_id, x.status AS live_status,
-           ${sameFlag({ course_id: 'c.id', user_id: 'u.id', domain_id: 'c.domain_id', role: 'e.lms_role', start_at: 'e.start_at', end_at: 'e.end_at', metadata: 'e.metadata' })} AS same
+           ${sameAs({ course_id: 'c.id', user_id: 'u.id', domain_id: 'c.domain_id', role: 'e.lms_role', start_at: 'e.start_at', end_at: 'e.end_at', metadata: 'e.metadata' })} AS same
     FROM stage_enrollments e
     JOIN course c ON c.external_id = 'or-' || e.class_sid AND c.domain_id IN ${IN_SCOPE}
     JOIN lms_user u ON u.external_id = 'or-' || e.user_sid AND u.domain_id IN ${IN_SCOPE}
@@ -39,7 +33,7 @@ export async function prepareEnrollments(ctx: ApplyContext): Promise<DuplicateId
   if (duplicates.length) return duplicates;
   await db.run(`INSERT INTO enrollment_target (ext, course_id, user_id, domain_id, role, start_at, end_at, metadata, deleted, live_id, live_status, same)
     SELECT t.enrollment_ext, t.live_id, u.id, t.domain_id, $1, NULL, NULL, NULL, 0, x.id, x.status,
-           ${sameFlag({ course_id: 't.live_id', user_id: 'u.id', domain_id: 't.domain_id', role: '$1', start_at: 'NULL', end_at: 'NULL', metadata: 'NULL' })}
+           ${sameAs({ course_id: 't.live_id', user_id: 'u.id', domain_id: 't.domain_id', role: '$1', start_at: 'NULL', end_at: 'NULL', metadata: 'NULL' })}
     FROM course_target t
     JOIN lms_user u ON u.external_id = 'or-' || t.owner_sid AND u.domain_id IN ${IN_SCOPE}
     LEFT JOIN enrollment x ON x.external_id = t.enrollment_ext AND x.domain_id IN ${IN_SCOPE}

@@ -4,7 +4,7 @@
  * (see passwords.ts). Roles are never touched: a sync cannot grant Administrator.
  */
 import { analyze, type SqlSession } from '../../db/sql-session';
-import { type ApplyContext, count, IN_SCOPE, MANAGED } from './context';
+import { type ApplyContext, count, IN_SCOPE, MANAGED, sameFlag } from './context';
 
 const FIELDS = ['domain_id', 'username', 'given_name', 'family_name', 'email', 'metadata'] as const;
 const differs = FIELDS.map((f) => `lms_user.${f} IS DISTINCT FROM t.${f}`).join(' OR ');
@@ -21,7 +21,7 @@ const TARGET_VALUES: Record<(typeof FIELDS)[number], string> = {
   metadata: 's.metadata',
 };
 const renamedFlag = "CASE WHEN u.id IS NOT NULL AND (u.username <> s.username OR u.domain_id <> od.domain_id) THEN 1 ELSE 0 END";
-const sameFlag = `CASE WHEN u.id IS NOT NULL AND ${FIELDS.map((f) => `u.${f} IS NOT DISTINCT FROM ${TARGET_VALUES[f]}`).join(' AND ')} THEN 1 ELSE 0 END`;
+const same = sameFlag('u', 'u.id IS NOT NULL', TARGET_VALUES);
 
 /**
  * Builds user_target (one row per valid staged user, with its domain and matching LMS user).
@@ -32,7 +32,7 @@ export async function prepareUsers(ctx: ApplyContext): Promise<number> {
   await db.run('DROP TABLE IF EXISTS user_target');
   await db.run(`CREATE ${db.scratch} user_target AS
     SELECT s.line, s.sid, s.ext, od.domain_id, s.username, s.given_name, s.family_name, s.email, s.metadata, s.deleted,
-           u.id AS live_id, u.status AS live_status, ${renamedFlag} AS renamed, ${sameFlag} AS same
+           u.id AS live_id, u.status AS live_status, ${renamedFlag} AS renamed, ${same} AS same
     FROM stage_users s
     JOIN org_domain od ON od.sid = s.first_org_sid
     LEFT JOIN lms_user u ON u.external_id = s.ext AND u.domain_id IN ${IN_SCOPE}
