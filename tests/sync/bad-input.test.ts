@@ -309,8 +309,9 @@ for (const kind of databaseKinds()) {
         passwordHash: null, roles: '[]', status: 'active', externalId: null, metadata: null,
       }));
       const hands = [await handUser('sch1', 'taken.one'), await handUser('sch2', 'student.3')];
-      const before = await Promise.all(['s2', 's3', ...hands.map((h) => h.id)].map((k) => typeof k === 'string'
-        ? mustUser(env.ds, root.id, k) : repo.findOneByOrFail({ id: k })));
+      const snapshot = async () => [await mustUser(env.ds, root.id, 's2'), await mustUser(env.ds, root.id, 's3'),
+        ...await Promise.all(hands.map((h) => repo.findOneByOrFail({ id: h.id })))];
+      const before = await snapshot();
 
       // s2 keeps its school and renames; s3 keeps its username and moves to where a hand-made user holds it
       roster.set('users', 's2', { username: 'taken.one' }).set('users', 's3', { orgSourcedIds: 'sch2' });
@@ -321,9 +322,7 @@ for (const kind of databaseKinds()) {
         `error apply.username_taken users.csv:${roster.lineOf('users', 's2')} username s2`,
         `error apply.username_taken users.csv:${roster.lineOf('users', 's3')} username s3`,
       ].sort());
-      const after = await Promise.all(['s2', 's3', ...hands.map((h) => h.id)].map((k) => typeof k === 'string'
-        ? mustUser(env.ds, root.id, k) : repo.findOneByOrFail({ id: k })));
-      assert.deepEqual(after, before);
+      assert.deepEqual(await snapshot(), before);
     });
   });
 }
