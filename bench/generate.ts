@@ -36,7 +36,7 @@ export interface GeneratedRoster {
   rows: Record<string, number>;
 }
 
-/** OneRoster 1.1 headers, exact names and order (shared/oneroster-1.1-csv.md §3). */
+/** OneRoster 1.1 headers, exact names and order (the OneRoster 1.1 CSV specification §3). */
 export const HEADERS = {
   orgs: 'sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId',
   academicSessions: 'sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear',

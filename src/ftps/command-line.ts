@@ -1,7 +1,7 @@
 /**
  * FTP control-channel framing. ftp-srv split each TCP segment on CRLF (a command split across
  * segments broke), ran the pieces concurrently, stripped every `"` and dropped `-x` words from
- * arguments (defect 13 in shared/ftps-notes.md). Here commands are whole lines however the bytes
+ * arguments (defect 13 in docs/ftp-srv-defects.md). Here commands are whole lines however the bytes
  * arrive, with a length cap, and the argument is verbatim: a password `pa"ss -x` arrives as typed.
  */
 import type { FtpCommand } from './ftp-srv-internals';

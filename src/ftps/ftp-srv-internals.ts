@@ -1,7 +1,7 @@
 /**
  * Typed access to the parts of ftp-srv 4.6.3 that rosterdrop reuses: its connection class (reply
  * formatting, close) and the handlers of simple commands. The package's bundled typings describe
- * the public API only and are wrong in places (defect 17 in shared/ftps-notes.md), so these
+ * the public API only and are wrong in places (defect 17 in docs/ftp-srv-defects.md), so these
  * interfaces are written from the 4.6.3 source. ftp-srv is pinned exactly in package.json.
  */
 import type { EventEmitter } from 'node:events';

@@ -1,5 +1,5 @@
 /**
- * The 13 OneRoster 1.1 data-file layouts (shared/oneroster-1.1-csv.md §3-4): exact header names
+ * The 13 OneRoster 1.1 data-file layouts (OneRoster 1.1 CSV specification §3-4): exact header names
  * in order, required flags and the kind of value each column holds. Header names, order and
  * enumeration tokens are case-sensitive, so every string here is copied verbatim.
  */

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { splitCsvLine } from '../../bench/baseline';
 import { generateRoster, type GeneratedRoster } from '../../bench/generate';
 
-// Copied from shared/oneroster-1.1-csv.md §3, not from the generator, so a typo there fails here.
+// Copied from the OneRoster 1.1 CSV specification §3, not from the generator, so a typo there fails here.
 const EXPECTED_HEADERS: Record<string, string> = {
   orgs: 'sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId',
   academicSessions: 'sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear',

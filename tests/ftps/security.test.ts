@@ -1,6 +1,6 @@
 /**
  * The FTPS drop server under attack: every security or robustness defect of stock ftp-srv 4.6.3
- * listed in shared/ftps-notes.md (numbers in the test names) is provoked here with a raw client
+ * listed in docs/ftp-srv-defects.md (numbers in the test names) is provoked here with a raw client
  * (tests/helpers/ftp-raw.ts) that sends exactly the bytes a hostile or broken client would. The
  * tests named with a defect number fail on stock ftp-srv; the others pin down rosterdrop's own rules
  * (domain folders, allow-list, active mode) and regressions found while writing these. Well-behaved

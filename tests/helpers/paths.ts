@@ -14,5 +14,6 @@ function findRepoRoot(start: string): string {
 }
 
 export const REPO_ROOT = findRepoRoot(__dirname);
-export const SHARED_DIR = path.resolve(REPO_ROOT, '..', 'shared');
-export const EDFI_SAMPLE_DIR = path.join(SHARED_DIR, 'samples', 'edfi-oneroster-1.1');
+export const FIXTURES_DIR = path.join(REPO_ROOT, 'tests', 'fixtures');
+/** The real Ed-Fi OneRoster 1.1 sample export (Apache-2.0, see its NOTICE), with its real defects. */
+export const EDFI_SAMPLE_DIR = path.join(FIXTURES_DIR, 'edfi-oneroster-1.1');

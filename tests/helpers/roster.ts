@@ -1,6 +1,6 @@
 /**
  * A fluent builder of OneRoster 1.1 CSV uploads for engine tests. Headers are written from the
- * specification (shared/oneroster-1.1-csv.md §2–§3), not from the code under test, so a test can
+ * specification (the OneRoster 1.1 CSV specification §2–§3), not from the code under test, so a test can
  * catch a wrong schema too. Rows are kept by header name; a test adds, changes or removes rows,
  * switches a file to delta, marks rows tobedeleted, and can break the upload on purpose (raw
  * lines, another header, manifest values, a file left out).

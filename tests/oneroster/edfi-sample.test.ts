@@ -1,5 +1,5 @@
 /**
- * The real Ed-Fi/ClassLink OneRoster 1.1 export (shared/samples/edfi-oneroster-1.1), zipped as it
+ * The real Ed-Fi/ClassLink OneRoster 1.1 export (tests/fixtures/edfi-oneroster-1.1), zipped as it
  * is, read end to end: zip → manifest → every data file. Its known defects must show up exactly:
  * manifest.version "1" (a warning) and two teacher rows with an extra trailing comma.
  */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SCHEMAS, MANIFEST_HEADER, columnIndex, headerLine, dataFileForName } from '../../src/oneroster/schemas';
 import { DATA_FILES, type DataFile } from '../../src/oneroster/types';
 
-// Copied verbatim from shared/oneroster-1.1-csv.md §3 (the header code blocks).
+// Copied verbatim from the OneRoster 1.1 CSV specification §3 (the header code blocks).
 const EXPECTED_HEADERS: Record<DataFile, string> = {
   academicSessions: 'sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear',
   categories: 'sourcedId,status,dateLastModified,title',
