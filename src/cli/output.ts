@@ -27,9 +27,7 @@ export function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, ' ');
 }
 
-export function plural(n: number, word: string, many = `${word}s`): string {
-  return `${n} ${n === 1 ? word : many}`;
-}
+export { plural } from '../util/plural';
 
 /** 2025-01-31 14:05:09Z, or an empty string */
 export function formatInstant(date: Date | null | undefined): string {

@@ -77,7 +77,8 @@ export function renderReport(r: RunReport, issueLimit: number): string {
   lines.push(`  domain  ${r.domain}`);
   lines.push(`  file    ${r.file}${r.sha256 ? `  sha256 ${r.sha256}` : ''}`);
   lines.push(`  started ${started}${r.durationMs !== null ? `  took ${formatDuration(r.durationMs)}` : ''}  via ${r.source}`);
-  lines.push('', countsTable(r.counts), '');
+  // a failed or refused sync rolled back: its counts are what it had planned, not changes
+  lines.push('', r.status === 'failed' || r.status === 'refused' ? 'nothing was changed' : countsTable(r.counts), '');
   lines.push(`issues: ${totalsLine(r.issueTotals)}`);
   const shown = issueLimit > 0 ? r.issues.slice(0, issueLimit) : r.issues;
   for (const issue of shown) lines.push(`  ${formatIssue(issue)}`);

@@ -14,7 +14,7 @@ import { writeResultFiles } from '../report/result-files';
 import type { Logger } from '../util/logger';
 
 export function runReport(run: SyncRun, outcome: RunOutcome, domain: Domain): RunReport {
-  const ctx = { domain: { userspace: domain.userspace, name: domain.name }, uploadedBy: run.uploadedBy };
+  const ctx = { domain: { userspace: domain.userspace, name: domain.name }, uploadedBy: run.uploadedBy, forced: run.forced };
   if ('result' in outcome) return reportFromResult(outcome.result, ctx);
   const finishedAt = new Date();
   return {
@@ -24,6 +24,14 @@ export function runReport(run: SyncRun, outcome: RunOutcome, domain: Domain): Ru
     counts: null, issues: [], issueTotals: { error: 0, warning: 0, info: 0 }, issuesDropped: 0,
     startedAt: run.startedAt, finishedAt, durationMs: run.startedAt ? finishedAt.getTime() - run.startedAt.getTime() : null,
   };
+}
+
+/**
+ * `results/` of the domain's folder; a validation-only upload's go to `results/validate/`, so that
+ * checking a file never replaces the results of the real upload of the same name.
+ */
+export function resultsDir(dropRoot: string, userspace: string, mode: SyncRun['mode']): string {
+  return path.join(dropRoot, userspace, 'results', ...(mode === 'validate' ? ['validate'] : []));
 }
 
 export interface Reporter {
@@ -45,7 +53,7 @@ export function makeReporter(ds: DataSource, dropRoot: string, notifier: Notifie
       const report = runReport(run, outcome, domain);
       const log = logger.child({ runId: run.id, domain: domain.userspace });
       try {
-        await writeResultFiles(path.join(dropRoot, domain.userspace, 'results'), run.fileName, report);
+        await writeResultFiles(resultsDir(dropRoot, domain.userspace, run.mode), run.fileName, report);
       } catch (err) {
         log.error('could not write the result files', { error: (err as Error).message });
       }

@@ -1,7 +1,10 @@
 /**
  * One login's view of the drop folders. `/` is the user's domain folder; `/validate/` takes uploads
- * to validate only; `/force/` uploads to apply even past the safety threshold or when identical; `/results/` holds what the daemon writes back (read-only); `/domains/<sub>/` is
- * each subdomain's folder, with the same layout, for administrators of a parent domain.
+ * to validate only; `/force/` uploads to apply even past the safety threshold or when identical;
+ * `/results/` holds what the daemon writes back (read-only), `/results/validate/` that of
+ * validation-only uploads (so that they never replace a real upload's results of the same name);
+ * `/domains/<sub>/` is each subdomain's folder, with the same layout, for administrators of a
+ * parent domain.
  *
  * Client paths are resolved in this virtual tree only, so `../`, absolute paths and other domains
  * cannot be named; `\` is refused. Symbolic links are never followed (lstat, O_NOFOLLOW), error
@@ -25,8 +28,12 @@ const denied = () => new FtpFsError(550, 'Permission denied');
 const badName = () => new FtpFsError(553, 'File name not allowed: only .zip files, no hidden names');
 
 /** The folders inside a domain folder. */
-export type Area = '' | 'validate' | 'force' | 'results';
-const AREAS: readonly Area[] = ['validate', 'force', 'results'];
+export type Area = '' | 'validate' | 'force' | 'results' | 'results/validate';
+const AREAS: readonly Area[] = ['validate', 'force', 'results', 'results/validate'];
+
+function isResults(area: Area): boolean {
+  return area === 'results' || area === 'results/validate';
+}
 
 export type Location =
   | { kind: 'domains' }
@@ -57,6 +64,7 @@ export function resolveVirtual(grant: Pick<Grant, 'home' | 'subdomains'>, cwd: s
   }
   let area: Area = '';
   if (parts.length && (AREAS as readonly string[]).includes(parts[0])) area = parts.shift() as Area;
+  if (area === 'results' && parts[0] === 'validate') area = `${area}/${parts.shift()}` as Area;
   if (parts.length === 0) return { virtual, location: { kind: 'dir', userspace, area } };
   if (parts.length === 1) return { virtual, location: { kind: 'file', userspace, area, name: parts[0] } };
   throw notFound();
@@ -115,7 +123,7 @@ export class DropFileSystem {
       const out: ListedStat[] = [];
       for (const entry of await readdir(dir, { withFileTypes: true })) {
         if (entry.name.startsWith('.')) continue; // temp uploads and other hidden names
-        const isArea = location.area === '' && (AREAS as readonly string[]).includes(entry.name);
+        const isArea = (AREAS as readonly string[]).includes(location.area ? `${location.area}/${entry.name}` : entry.name);
         if (isArea ? !entry.isDirectory() : !entry.isFile()) continue; // never symlinks
         out.push(named(await lstat(path.join(dir, entry.name)), entry.name));
       }
@@ -131,7 +139,7 @@ export class DropFileSystem {
     return guard(async () => {
       const { location } = resolveVirtual(this.grant, this.cwd, clientPath);
       if (location.kind !== 'file') throw denied();
-      if (location.area === 'results') throw denied();
+      if (isResults(location.area)) throw denied();
       await this.fileStat(location);
       const dir = await this.domainDir(location.userspace, location.area);
       await unlink(path.join(dir, location.name)).catch(() => { throw notFound(); });
@@ -143,7 +151,7 @@ export class DropFileSystem {
     return guard(async () => {
       const { location } = resolveVirtual(this.grant, this.cwd, clientPath);
       if (location.kind !== 'file') throw badName();
-      if (location.area === 'results') throw denied();
+      if (isResults(location.area)) throw denied();
       if (!isUploadName(location.name)) throw badName();
       const dir = await this.domainDir(location.userspace, location.area);
       const existing = await lstat(path.join(dir, location.name)).catch(() => null);

@@ -71,7 +71,8 @@ export class Notifier {
     const log = this.logger.child({ runId: report.runId, domain: report.domain.userspace });
     const to = [...new Set(recipients.map((a) => a.trim()).filter(Boolean))];
     if (!to.length) {
-      log.debug('no notification addresses: no report mail');
+      const setting = `rosterdrop settings set ${report.domain.userspace} notificationEmails a@example.org,b@example.org`;
+      log.info(`no report mail sent: the domain has no notification addresses (\`${setting}\`)`);
       return { delivered: false, attempts: 0 };
     }
     if (this.closing.signal.aborted) {

@@ -56,9 +56,10 @@ export class RosterZip {
   /**
    * Opens and vets the zip. Every problem is recorded in `issues`; if any is fatal, throws a
    * StructuralError carrying the first fatal issue (already recorded: do not add it again).
+   * `displayName` is the name messages use: the uploaded name, not the queue file's.
    */
-  static async open(zipPath: string, limits: ZipLimits, issues: IssueSink): Promise<RosterZip> {
-    const zipName = path.basename(zipPath);
+  static async open(zipPath: string, limits: ZipLimits, issues: IssueSink, displayName = path.basename(zipPath)): Promise<RosterZip> {
+    const zipName = displayName;
     let zipfile: yauzl.ZipFile;
     try {
       zipfile = await yauzl.openPromise(zipPath, {

@@ -8,6 +8,7 @@
  */
 import type { SyncIssue } from '../oneroster/issues';
 import { ACTIONS, ENTITY_KINDS, type RunStatus, type SyncCounts, type SyncResult } from '../sync/types';
+import { plural } from '../util/plural';
 import { issuesCsv } from './issues-csv';
 
 export interface RunReport {
@@ -20,6 +21,8 @@ export interface RunReport {
   sha256: string | null;
   status: RunStatus;
   validateOnly: boolean;
+  /** applied past the safety threshold and the identical-file check (force/, `sync --force`) */
+  forced: boolean;
   message: string;
   /** null for skipped runs (nothing was read) */
   counts: SyncCounts | null;
@@ -36,6 +39,7 @@ export interface RunReport {
 export interface ReportContext {
   domain: { userspace: string; name: string };
   uploadedBy: string | null;
+  forced: boolean;
 }
 
 export function reportFromResult(result: SyncResult, ctx: ReportContext): RunReport {
@@ -47,6 +51,7 @@ export function reportFromResult(result: SyncResult, ctx: ReportContext): RunRep
     sha256: result.sha256,
     status: result.status,
     validateOnly: result.mode === 'validate',
+    forced: ctx.forced,
     message: result.message,
     counts: result.counts,
     issues: result.issues,
@@ -74,6 +79,7 @@ export function resultJson(r: RunReport): Record<string, unknown> {
     sha256: r.sha256,
     status: r.status,
     validateOnly: r.validateOnly,
+    forced: r.forced,
     message: r.message,
     counts: r.counts ? orderedCounts(r.counts) : null,
     issueTotals: { error: r.issueTotals.error, warning: r.issueTotals.warning, info: r.issueTotals.info },
@@ -148,9 +154,6 @@ function instant(d: Date | null): string {
   return d ? `${d.toISOString().slice(0, 19).replace('T', ' ')}Z` : '';
 }
 
-function plural(n: number, word: string, many = `${word}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? word : many}`;
-}
 
 function totalsLine(t: RunReport['issueTotals']): string {
   return `${plural(t.error, 'error')}, ${plural(t.warning, 'warning')}, ${t.info.toLocaleString('en-US')} info`;
@@ -163,7 +166,7 @@ function facts(r: RunReport): Array<[string, string]> {
     ['File', clean(r.fileName)],
     ['Status', statusLabel(r)],
     ['Duration', shortDuration(r.durationMs) || '–'],
-    ['Run', `${r.runId}${r.validateOnly ? ' (validation only: nothing was changed)' : ''}`],
+    ['Run', `${r.runId}${r.validateOnly ? ' (validation only: nothing was changed)' : r.forced ? ' (forced: past the safety threshold, even if identical to the last file)' : ''}`],
   ];
   if (r.uploadedBy) rows.push(['Uploaded by', clean(r.uploadedBy)]);
   if (r.startedAt) rows.push(['Started', instant(r.startedAt)]);
@@ -176,11 +179,16 @@ function countsCaption(r: RunReport): string {
   return r.validateOnly ? 'What an apply would change (nothing was changed):' : 'Changes:';
 }
 
-/** the first `max` errors (kept issues of severity error) and how many errors are not shown */
-function firstErrors(r: RunReport, max: number): { shown: SyncIssue[]; more: number } {
+/** the first `max` kept issues of a severity, and how many of that severity are not shown */
+function firstIssues(r: RunReport, max: number, severity: 'error' | 'warning' = 'error'): { shown: SyncIssue[]; more: number } {
   const limit = Math.max(0, Math.floor(max));
-  const shown = limit > 0 ? r.issues.filter((i) => i.severity === 'error').slice(0, limit) : [];
-  return { shown, more: Math.max(0, r.issueTotals.error - shown.length) };
+  const shown = limit > 0 ? r.issues.filter((i) => i.severity === severity).slice(0, limit) : [];
+  return { shown, more: Math.max(0, r.issueTotals[severity] - shown.length) };
+}
+
+/** A failed or refused sync rolled back: its counts are what it had planned, not changes. */
+function changedNothing(r: RunReport): boolean {
+  return r.status === 'failed' || r.status === 'refused';
 }
 
 /** `users.csv:10:username value.required: username is blank (sourcedId u1)`; whole-upload problems read `(upload)`. */
@@ -198,19 +206,24 @@ function countsTextTable(counts: SyncCounts): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** The text after the header lines: message, counts, issue totals, first errors. */
+/**
+ * The text after the header lines: message, counts, issue totals, the first errors, and (where no
+ * issues.csv comes with it: the `.txt`) the first warnings.
+ */
 function textBody(r: RunReport, maxErrors: number, csvAttached: boolean): string[] {
   const lines: string[] = [];
   if (r.message) lines.push('', clean(r.message));
-  if (r.counts) lines.push('', countsCaption(r), countsTextTable(r.counts));
-  else lines.push('', 'No sync ran.');
+  if (!r.counts) lines.push('', 'No sync ran.');
+  else if (changedNothing(r)) lines.push('', 'Nothing was changed.');
+  else lines.push('', countsCaption(r), countsTextTable(r.counts));
   lines.push('', `Issues: ${totalsLine(r.issueTotals)}.${csvAttached ? ' All are in the attached issues.csv.' : ''}`);
-  const { shown, more } = firstErrors(r, maxErrors);
-  if (shown.length) {
-    lines.push('', `First ${plural(shown.length, 'error')} (file:line:column rule: message):`);
+  for (const severity of csvAttached ? ['error'] as const : ['error', 'warning'] as const) {
+    const { shown, more } = firstIssues(r, maxErrors, severity);
+    if (!shown.length) continue;
+    lines.push('', `First ${plural(shown.length, severity)} (file:line:column rule: message):`);
     for (const i of shown) lines.push(`  ${issueLine(i)}`);
+    if (more > 0) lines.push(`  … ${plural(more, `more ${severity}`)}${csvAttached ? ' (see issues.csv)' : ''}`);
   }
-  if (more > 0 && shown.length) lines.push(`  … ${plural(more, 'more error')}${csvAttached ? ' (see issues.csv)' : ''}`);
   if (r.issuesDropped > 0) lines.push(`  ${plural(r.issuesDropped, 'further issue')} ${r.issuesDropped === 1 ? 'was' : 'were'} counted but not kept${csvAttached ? ' (not in issues.csv)' : ''}.`);
   return lines;
 }
@@ -290,7 +303,9 @@ function mailHtml(r: RunReport, subject: string, maxErrors: number, csvAttached:
   out.push('</table>');
   if (r.message) out.push(`<p style="margin:0 0 12px 0;"><strong>${e(clean(r.message))}</strong></p>`);
 
-  if (r.counts) {
+  if (r.counts && changedNothing(r)) {
+    out.push('<p>Nothing was changed.</p>');
+  } else if (r.counts) {
     out.push(`<p style="margin:12px 0 4px 0;">${e(countsCaption(r))}</p>`);
     out.push('<table style="border-collapse:collapse;">',
       `<tr><th style="${cell}"></th>${ACTIONS.map((a) => `<th style="${cell}">${e(a)}</th>`).join('')}</tr>`);
@@ -303,7 +318,7 @@ function mailHtml(r: RunReport, subject: string, maxErrors: number, csvAttached:
   }
 
   out.push(`<p style="margin:12px 0 4px 0;">Issues: ${e(totalsLine(r.issueTotals))}.${csvAttached ? ' All are in the attached <code>issues.csv</code>.' : ''}</p>`);
-  const { shown, more } = firstErrors(r, maxErrors);
+  const { shown, more } = firstIssues(r, maxErrors);
   if (shown.length) {
     out.push(`<p style="margin:12px 0 4px 0;">First ${e(plural(shown.length, 'error'))}:</p>`, '<table style="border-collapse:collapse;">',
       `<tr>${['File', 'Line', 'Column', 'Rule', 'sourcedId', 'Message'].map((h) => `<th style="${cell}text-align:left;">${h}</th>`).join('')}</tr>`);

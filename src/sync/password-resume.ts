@@ -50,7 +50,7 @@ export async function resumePasswords(ds: DataSource, run: SyncRun, opts: { limi
       if (!fs.existsSync(source)) return (outcome = await impossible(`its file is gone (${source})`));
       if ((await fileDigest(source)).sha256 !== run.sha256) return (outcome = await impossible(`the file at ${source} is no longer the one the run synced`));
       await refreshScope(db, run.domainId);
-      await stagePasswords(db, source, opts.limits);
+      await stagePasswords(db, source, opts.limits, run.fileName);
       const hashed = await hashNewPasswords(db, from, undefined, opts.signal, 'password_source');
       const left = await pendingPasswords(db, from, 'password_source');
       if (left === 0) await markPasswordsDone(ds, run.id);
@@ -66,9 +66,9 @@ export async function resumePasswords(ds: DataSource, run: SyncRun, opts: { limi
 }
 
 /** users.csv of the zip, through the same strict reader as a sync: valid rows that carry a password. */
-async function stagePasswords(db: SqlSession, zipPath: string, limits: ZipLimits): Promise<void> {
+async function stagePasswords(db: SqlSession, zipPath: string, limits: ZipLimits, displayName: string): Promise<void> {
   const issues = new IssueSink(100);
-  const zip = await RosterZip.open(zipPath, limits, issues);
+  const zip = await RosterZip.open(zipPath, limits, issues, displayName);
   try {
     const manifest = await readManifest(zip, issues);
     const schema = SCHEMAS.users;

@@ -30,11 +30,13 @@ function mapperFor(file: (typeof REQUIRED_FILES)[number], ctx: MappingContext): 
 
 export interface ReadOptions {
   limits: ZipLimits;
+  /** the upload's name as its sender knows it (messages name it, not the queue file) */
+  displayName: string;
   onProgress?: (p: SyncProgress) => void;
 }
 
 export async function readUpload(db: SqlSession, zipPath: string, mapping: MappingContext, issues: IssueSink, opts: ReadOptions): Promise<Manifest> {
-  const zip = await RosterZip.open(zipPath, opts.limits, issues);
+  const zip = await RosterZip.open(zipPath, opts.limits, issues, opts.displayName);
   try {
     const manifest = await readManifest(zip, issues);
     const present = DATA_FILES.filter((f) => manifest.modes[f] !== 'absent');

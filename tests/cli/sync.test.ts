@@ -221,7 +221,9 @@ describe('rosterdrop sync, history and run show', { concurrency: true }, () => {
           const nz = await db.cli(['sync', 'gb', notZip]);
           assert.equal(nz.code, 4);
           assert.match(nz.stdout, /^run \d+: failed\n/);
-          assert.match(nz.stdout, /\(upload\) zip\.unreadable: /);
+          assert.match(nz.stdout, /\(upload\) zip\.unreadable: notes\.zip is not a readable zip archive/);
+          assert.match(nz.stdout, /\nnothing was changed\n/);
+          assert.doesNotMatch(nz.stdout, /created|unchanged/, 'no table of zeros for a sync that changed nothing');
 
           const history = await db.cli(['history', 'gb', '--limit', '2']);
           const lines = history.stdout.trimEnd().split('\n');

@@ -138,6 +138,22 @@ describe(`the daemon end to end [${kind}]`, { concurrency: 1 }, () => {
     const check = await runNamed('bigger.zip');
     assert.equal(check.status, 'validated');
     assert.equal(await db.ds.getRepository(User).count({ where: { externalId: 'or-s5' } }), 0, 'validation applied nothing');
+
+    // a validation of a file named like the applied one has results of its own, beside the applied one's
+    assert.equal((await curl(['-T', changedZip, `ftp://127.0.0.1:${port}/validate/roster.zip`])).code, 0);
+    const checkSameName = await until('the validation of roster.zip', async () => {
+      const r = await db.ds.getRepository(SyncRun).findOne({ where: { domainId: domain.id, fileName: 'roster.zip', mode: 'validate' } });
+      return r && r.status === 'validated' ? r : null;
+    });
+    const validatedTxt = await until('results/validate/roster.zip.txt', async () => {
+      const r = await curl([`ftp://127.0.0.1:${port}/results/validate/roster.zip.txt`]);
+      return r.code === 0 ? r.stdout : null;
+    });
+    assert.equal(validatedTxt.split('\n')[0], `validated: roster.zip (run ${checkSameName.id})`);
+    assert.equal((await curl([`ftp://127.0.0.1:${port}/results/roster.zip.txt`])).stdout.split('\n')[0], `succeeded: roster.zip (run ${first.id})`,
+      'the applied upload keeps its results');
+    const listing = await curl(['--list-only', `ftp://127.0.0.1:${port}/results/`]);
+    assert.ok(listing.stdout.split(/\r?\n/).includes('validate'), `results/ lists validate/: ${listing.stdout}`);
     assert.equal(JSON.stringify(daemon?.lines).includes(PASSWORD), false, 'no password in the log');
     const ofRun = daemon?.lines.filter((l) => l.runId === first.id) ?? [];
     assert.ok(ofRun.length >= 3 && ofRun.every((l) => l.domain === 'district'), `every line of a run names its domain: ${JSON.stringify(ofRun)}`);
@@ -146,7 +162,7 @@ describe(`the daemon end to end [${kind}]`, { concurrency: 1 }, () => {
     assert.equal(status.code, 0, status.stderr);
     const shown = JSON.parse(status.stdout) as { queue: unknown[]; running: unknown[]; lastRuns: Array<{ domain: string; runId: number; status: string }> };
     assert.deepEqual([shown.queue, shown.running], [[], []]);
-    assert.deepEqual(shown.lastRuns.find((r) => r.domain === 'district'), { ...shown.lastRuns.find((r) => r.domain === 'district'), runId: check.id, status: 'validated' });
+    assert.deepEqual(shown.lastRuns.find((r) => r.domain === 'district'), { ...shown.lastRuns.find((r) => r.domain === 'district'), runId: checkSameName.id, status: 'validated' });
     await stop();
   });
 

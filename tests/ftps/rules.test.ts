@@ -136,6 +136,8 @@ describe('virtual folders', () => {
     assert.deepEqual(at('/', 'a.zip'), { kind: 'file', userspace: 'district', area: '', name: 'a.zip' });
     assert.deepEqual(at('/', '/validate/a.zip'), { kind: 'file', userspace: 'district', area: 'validate', name: 'a.zip' });
     assert.deepEqual(at('/results', 'r.json'), { kind: 'file', userspace: 'district', area: 'results', name: 'r.json' });
+    assert.deepEqual(at('/results', 'validate/r.json'), { kind: 'file', userspace: 'district', area: 'results/validate', name: 'r.json' });
+    assert.deepEqual(at('/results/validate', '..'), { kind: 'dir', userspace: 'district', area: 'results' });
     assert.deepEqual(at('/', 'domains'), { kind: 'domains' });
     assert.deepEqual(at('/domains', 'school-a/validate'), { kind: 'dir', userspace: 'school-a', area: 'validate' });
   });

@@ -155,6 +155,8 @@ describe('upload queue', { concurrency: true }, () => {
         assert.equal(byId.get(check!.id)?.status, 'validated');
         assert.equal(byId.get(check!.id)?.mode, 'validate');
         assert.equal(byId.get(broken!.id)?.status, 'failed');
+        // named as uploaded, not as the queue area's `<run>-broken.zip`
+        assert.match(byId.get(broken!.id)?.message ?? '', /^rejected: broken\.zip is not a readable zip archive/);
         assert.deepEqual(await snapshot(db.ds), before, 'a validate-only run and a failed run change nothing');
         await eventually(() => assert.deepEqual(archived(dir, 'failed'), [`${broken!.id}-broken.zip`]));
         await eventually(() => assert.ok(archived(dir, 'archive').includes(`${again!.id}-again.zip`)));

@@ -20,6 +20,7 @@ export function sampleReport(over: Partial<RunReport> = {}): RunReport {
     sha256: 'ab'.repeat(32),
     status: 'completed_with_errors',
     validateOnly: false,
+    forced: false,
     message: '',
     counts,
     issues: [

@@ -129,6 +129,22 @@ describe('composeMail', () => {
     assert.match(mail.text, /^rejected: The file is not a readable zip archive$/m);
     assert.match(mail.text, /^ {2}\(upload\) zip\.unreadable: The file is not a readable zip archive$/m);
     assert.match(mail.html, /<h2 style="[^"]*color:#cf222e;">failed<\/h2>/);
+    // no table of zeros: a failed (or refused) run rolled back
+    for (const rendered of [mail.text, mail.html, resultText(failed), resultText({ ...failed, status: 'refused', counts: sampleReport().counts })]) {
+      assert.ok(!/created|unchanged/.test(rendered), 'no counts table');
+      assert.match(rendered, /Nothing was changed\./);
+    }
+  });
+
+  it('says that a forced run was forced, in the text, the HTML and the JSON', () => {
+    const forced = sampleReport({ forced: true });
+    const expected = /^Run: +42 \(forced: past the safety threshold, even if identical to the last file\)$/m;
+    assert.match(resultText(forced), expected);
+    assert.match(composeMail(forced).text, expected);
+    assert.match(composeMail(forced).html, /42 \(forced: past the safety threshold/);
+    assert.equal(resultJson(forced).forced, true);
+    assert.equal(resultJson(sampleReport()).forced, false);
+    assert.doesNotMatch(resultText(sampleReport()), /forced/);
   });
 
   it('reports a skipped run: no counts, no duration, no attachment', () => {
@@ -175,7 +191,7 @@ describe('result files', () => {
   it('resultJson has the documented fields, in order, with ISO dates, and survives JSON', () => {
     const r = sampleReport();
     const json = resultJson(r);
-    assert.deepEqual(Object.keys(json), ['runId', 'domain', 'file', 'sha256', 'status', 'validateOnly', 'message', 'counts', 'issueTotals',
+    assert.deepEqual(Object.keys(json), ['runId', 'domain', 'file', 'sha256', 'status', 'validateOnly', 'forced', 'message', 'counts', 'issueTotals',
       'issuesDropped', 'issues', 'startedAt', 'finishedAt', 'durationMs', 'uploadedBy']);
     const back = JSON.parse(JSON.stringify(json)) as Record<string, unknown>;
     assert.deepEqual(back.domain, { userspace: 'district', name: 'Grand Bend ISD' });
@@ -189,7 +205,7 @@ describe('result files', () => {
     assert.equal(back.uploadedBy, 'district/alice');
   });
 
-  it('resultText starts with a status line a script can read, then the facts, counts and first errors', () => {
+  it('resultText starts with a status line a script can read, then the facts, counts, first errors and first warnings', () => {
     const text = resultText(sampleReport(), 2);
     const all = lines(text);
     assert.equal(all[0], 'completed_with_errors: roster.zip (run 42)');
@@ -199,7 +215,9 @@ describe('result files', () => {
       '  users.csv:10:username value.required: username is blank (sourcedId u10)',
       '  enrollments.csv:7:classSourcedId ref.unknown: class "c9" is not in classes.csv (sourcedId e7)',
       '  … 1 more error',
+      '  users.csv:11:grades value.grade: grade "13" is not a CEDS code (sourcedId u11)',
     ]);
+    assert.match(text, /^First 1 warning \(file:line:column rule: message\):$/m);
     assert.ok(!text.includes('issues.csv'), 'the .txt has no attachment to point to');
     assert.ok(text.endsWith('\n'));
   });
@@ -213,10 +231,10 @@ describe('reportFromResult', () => {
       issues: r0.issues, issueTotals: { error: 3, warning: 1, info: 0 }, issuesDropped: 2, message: 'm',
       startedAt: new Date('2025-02-01T00:00:00Z'), finishedAt: new Date('2025-02-01T00:00:05Z'), durationMs: 5000, timings: { read: 1 }, passwordsPending: 0,
     };
-    const r: RunReport = reportFromResult(result, { domain: { userspace: 'd', name: 'D' }, uploadedBy: null });
+    const r: RunReport = reportFromResult(result, { domain: { userspace: 'd', name: 'D' }, uploadedBy: null, forced: true });
     assert.deepEqual(r, {
       runId: 7, domain: { userspace: 'd', name: 'D' }, fileName: 'x.zip', uploadedBy: null, sha256: 'cd'.repeat(32), status: 'validated',
-      validateOnly: true, message: 'm', counts: r0.counts, issues: r0.issues, issueTotals: { error: 3, warning: 1, info: 0 }, issuesDropped: 2,
+      validateOnly: true, forced: true, message: 'm', counts: r0.counts, issues: r0.issues, issueTotals: { error: 3, warning: 1, info: 0 }, issuesDropped: 2,
       startedAt: result.startedAt, finishedAt: result.finishedAt, durationMs: 5000,
     });
   });

@@ -1,6 +1,6 @@
 /**
- * The real Ed-Fi/ClassLink OneRoster 1.1 sample (shared/samples/edfi-oneroster-1.1), synced as is.
- * Its known defects (oneroster-1.1-csv.md §10): manifest.version "1", and the two teacher rows of
+ * The real Ed-Fi/ClassLink OneRoster 1.1 sample (tests/fixtures/edfi-oneroster-1.1), synced as is.
+ * Its known defects (its NOTICE): manifest.version "1", and the two teacher rows of
  * users.csv (lines 10 and 11) with 19 fields against 18 columns, which orphans the 4 teacher
  * enrollments on enrollments.csv lines 22-25. Everything else must land in the LMS, and the run
  * and its issues must be kept in the sync history. Also: syncing the same file again changes
@@ -60,6 +60,9 @@ for (const kind of databaseKinds()) {
         assert.match(issue.message, new RegExp(`"${enr.get(line)!.user}".*users\\.csv line ${userLine}\\b`), issue.message);
       }
       assert.deepEqual(result.issueTotals, { error: 6, warning: 1, info: 0 });
+      // the one-line summary in words, zeros left out
+      assert.equal(result.message, 'completed with errors: domains 2 created; users 8 created; courses 2 created; ' +
+        `enrollments ${result.counts.enrollments.created} created; 6 errors, 1 warning`);
 
       // domains: district under the sync's domain, school under the district
       const domains = await domainsUnder(env.ds, root.id);
