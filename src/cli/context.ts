@@ -17,8 +17,8 @@ export type Migrations = 'auto' | 'none';
 export class CliContext {
   exitCode: ExitCode = EXIT.ok;
   verbose = false;
-  /** log level without --verbose or LOG_LEVEL: commands keep quiet, the daemon reports */
-  defaultLogLevel = 'warn';
+  /** log level without --verbose or LOG_LEVEL: commands keep quiet, the daemon reports (setDefaultLogLevel) */
+  private defaultLogLevel = 'warn';
   /** called before each log line (the progress bar wipes itself) */
   beforeLog: (() => void) | null = null;
   private log: Logger | null = null;
@@ -33,12 +33,22 @@ export class CliContext {
     };
   }
 
+  /** The level used unless --verbose or LOG_LEVEL say otherwise; also for a logger already made. */
+  setDefaultLogLevel(level: string): void {
+    this.defaultLogLevel = level;
+    if (this.log) this.log.level = this.logLevel();
+  }
+
+  private logLevel(): string {
+    return this.verbose ? 'debug' : this.env.LOG_LEVEL ?? this.defaultLogLevel;
+  }
+
   async logger(): Promise<Logger> {
     if (!this.log) {
       const [{ createLogger }, winston] = await Promise.all([import('../util/logger'), import('winston')]);
       const log = createLogger({
         stderr: true,
-        level: this.verbose ? 'debug' : this.env.LOG_LEVEL ?? this.defaultLogLevel,
+        level: this.logLevel(),
         json: this.env.NODE_ENV === 'production' || !process.stderr.isTTY,
       });
       const verbose = this.verbose;

@@ -14,7 +14,7 @@ import { registerMigrate } from './commands/migrate';
 import { registerRun } from './commands/run';
 import { registerServe } from './commands/serve';
 import { registerStatus } from './commands/status';
-import { applySettingsFile } from '../config/settings-file';
+import { applySettingsFile, unknownEnvironmentVariables, unknownVariableMessage } from '../config/settings-file';
 import { registerSettings } from './commands/settings';
 import { registerSync } from './commands/sync';
 import { registerUser } from './commands/user';
@@ -40,7 +40,10 @@ export function buildProgram(cli: CliContext): Command {
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', EXIT_HELP);
-  program.hook('preAction', () => { cli.verbose = !!program.opts<{ verbose?: boolean }>().verbose; });
+  program.hook('preAction', async () => {
+    cli.verbose = !!program.opts<{ verbose?: boolean }>().verbose;
+    await warnUnknownVariables(cli);
+  });
 
   registerMigrate(program, cli);
   registerDomain(program, cli);
@@ -52,6 +55,14 @@ export function buildProgram(cli: CliContext): Command {
   registerServe(program, cli);
   registerStatus(program, cli);
   return program;
+}
+
+/** Every command (the daemon's start included) warns about `ROSTERDROP_*` variables it does not know. */
+async function warnUnknownVariables(cli: CliContext): Promise<void> {
+  const unknown = unknownEnvironmentVariables(cli.env);
+  if (!unknown.length) return;
+  const log = await cli.logger();
+  for (const u of unknown) log.warn(unknownVariableMessage(u), { variable: u.name, closest: u.closest });
 }
 
 /** Runs the CLI and returns its exit code (never throws). */

@@ -46,7 +46,64 @@ export function applySettingsFile(env: NodeJS.ProcessEnv): string | null {
   }
   const values = parseEnv(text);
   const unknown = Object.keys(values).filter((k) => !KNOWN.has(k));
-  if (unknown.length) throw new ConfigError(`${file}: unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (config/rosterdrop.env.example lists them all)`);
+  if (unknown.length) {
+    throw new ConfigError(`${file}: unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.map(withSuggestion).join(', ')} (config/rosterdrop.env.example lists them all)`);
+  }
   for (const [key, value] of Object.entries(values)) if (env[key] === undefined) env[key] = value;
   return file;
+}
+
+export interface UnknownVariable {
+  name: string;
+  /** the known setting nearest to it, when one is close enough to be a typo */
+  closest: string | null;
+}
+
+/**
+ * `ROSTERDROP_*` variables of the environment that rosterdrop does not read. The file refuses
+ * unknown keys, but the environment holds other programs' variables too, so these only warn: a
+ * mistyped port range setting must not go unnoticed.
+ */
+export function unknownEnvironmentVariables(env: NodeJS.ProcessEnv): UnknownVariable[] {
+  return Object.keys(env)
+    .filter((k) => k.startsWith('ROSTERDROP_') && !KNOWN.has(k) && k !== 'ROSTERDROP_CONFIG')
+    .sort()
+    .map((name) => ({ name, closest: closestSetting(name) }));
+}
+
+export function unknownVariableMessage(u: UnknownVariable): string {
+  return `${u.name} is not a rosterdrop setting and is ignored${u.closest ? ` (did you mean ${u.closest}?)` : ''}`;
+}
+
+function withSuggestion(name: string): string {
+  const closest = closestSetting(name);
+  return closest ? `${name} (did you mean ${closest}?)` : name;
+}
+
+/**
+ * The known setting with the smallest edit distance to `name`, if that is at most a third of the
+ * name's length after the shared `ROSTERDROP_` (else it is another name, not a typo).
+ */
+export function closestSetting(name: string): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const known of KNOWN_SETTINGS) {
+    const d = editDistance(name.toUpperCase(), known);
+    if (d < bestDistance) [best, bestDistance] = [known, d];
+  }
+  const own = name.replace(/^ROSTERDROP_/i, '').length;
+  return best !== null && bestDistance <= Math.max(1, Math.floor(own / 3)) ? best : null;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions), two rows at a time. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }

@@ -9,13 +9,15 @@ import type { DataSource } from 'typeorm';
 import type { DaemonSettings } from '../config/daemon';
 import { createDomain } from '../db/domains';
 import { Domain } from '../db/entities';
-import { createUser } from '../db/users';
+import { saveSettings } from '../db/settings-store';
+import { administratorsWhoCanLogIn, createUser } from '../db/users';
 import { Notifier } from '../notify/mailer';
 import { domainLocks } from '../queue/domain-lock';
 import { pruneOlderThan } from '../queue/files';
 import { UploadIntake } from '../queue/intake';
 import { SyncRunner } from '../queue/runner';
 import { SyncEngine } from '../sync/engine';
+import { DEFAULT_SETTINGS } from '../sync/settings';
 import type { Logger } from '../util/logger';
 import { UploadWatcher } from '../watcher/upload-watcher';
 import { startFtpsService, type FtpsService } from './ftps-service';
@@ -29,20 +31,37 @@ export interface Daemon {
   stop(): Promise<boolean>;
 }
 
+/** Where the demo domain's report mails go: a reserved name (RFC 2606) that no mail server delivers to. */
+export const DEMO_NOTIFICATION_EMAIL = 'admin@demo.example';
+
 /**
  * A database without any domain gets `demo` and an administrator with a random password, so a
- * first FTPS upload works at once. The password goes to `announce` (the terminal), never to the log.
+ * first FTPS upload works at once, and a notification address, so its first report mail shows up
+ * (in the outbox folder unless SMTP is set). The password goes to `announce` (the terminal), never
+ * to the log.
  */
 export async function ensureDemoDomain(ds: DataSource, announce: (text: string) => void): Promise<void> {
   if (await ds.getRepository(Domain).count() > 0) return;
   const domain = await createDomain(ds, { userspace: 'demo', name: 'Demo district' });
   const password = randomBytes(15).toString('base64url');
-  await createUser(ds, { domainId: domain.id, username: 'admin', admin: true, password });
+  await createUser(ds, { domainId: domain.id, username: 'admin', admin: true, password, email: DEMO_NOTIFICATION_EMAIL });
+  await saveSettings(ds, domain.id, { ...DEFAULT_SETTINGS, notificationEmails: [DEMO_NOTIFICATION_EMAIL] });
   announce([
     'No domain existed: created domain "demo" with the administrator demo/admin.',
     `Its password, shown only now: ${password}`,
     'Change it with `rosterdrop user passwd demo/admin`.',
   ].join('\n'));
+}
+
+/**
+ * Says so when no one can log in over FTPS (no active administrator with a password), e.g. after
+ * `domain add` on a fresh database, which stops the demo domain from being made: every login would
+ * get `530` with nothing in the log to say why.
+ */
+export async function warnIfNoAdministrator(ds: DataSource, log: Logger): Promise<void> {
+  if (await administratorsWhoCanLogIn(ds) > 0) return;
+  log.warn('no administrator can log in: every FTPS login will be refused. Create one with ' +
+    '`rosterdrop user add <userspace>/<username> --admin --password-stdin` (or `user passwd` / `user grant-admin` for an existing user)');
 }
 
 export async function startDaemon(ds: DataSource, settings: DaemonSettings, logger: Logger): Promise<Daemon> {

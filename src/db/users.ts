@@ -65,6 +65,16 @@ export function isAdministrator(user: Pick<User, 'roles'>): boolean {
 }
 
 
+/** Active users holding the Administrator role with a password set: those who can log in to FTPS. */
+export async function administratorsWhoCanLogIn(ds: DataSource): Promise<number> {
+  // roles is JSON text: the LIKE narrows the candidates, isAdministrator decides
+  const candidates = await ds.getRepository(User).createQueryBuilder('u')
+    .select(['u.id', 'u.roles'])
+    .where('u.status = :active AND u.passwordHash IS NOT NULL AND u.roles LIKE :role', { active: 'active', role: `%${ADMINISTRATOR_ROLE}%` })
+    .getMany();
+  return candidates.filter(isAdministrator).length;
+}
+
 export async function createUser(ds: DataSource, input: NewUser): Promise<User> {
   validateUsername(input.username);
   validateEmail(input.email);

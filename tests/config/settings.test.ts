@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadDaemonSettings } from '../../src/config/daemon';
 import { ConfigError } from '../../src/config/ftps';
-import { applySettingsFile, KNOWN_SETTINGS } from '../../src/config/settings-file';
+import { applySettingsFile, closestSetting, KNOWN_SETTINGS, unknownEnvironmentVariables } from '../../src/config/settings-file';
 import { REPO_ROOT } from '../helpers/paths';
 import { tempDir } from '../helpers/zip';
 
@@ -55,6 +55,28 @@ describe('settings', () => {
       assert.throws(() => applySettingsFile({ ROSTERDROP_CONFIG: file }), (err: unknown) => err instanceof ConfigError && /unknown setting ROSTERDROP_FTPS_PROT/.test(err.message));
       assert.throws(() => applySettingsFile({ ROSTERDROP_CONFIG: path.join(dir, 'missing.env') }), /cannot read the settings file/);
       assert.equal(fs.existsSync(path.join(REPO_ROOT, 'config', 'rosterdrop.env')) || applySettingsFile({}) === null, true);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('names the closest setting of a mistyped one, in the file and in the environment', () => {
+    assert.equal(closestSetting('ROSTERDROP_FTPS_PASV_MAXX'), 'ROSTERDROP_FTPS_PASV_MAX');
+    assert.equal(closestSetting('ROSTERDROP_FTPS_LOGIN_TIMEOUT'), 'ROSTERDROP_FTPS_LOGIN_TIMEOUT_S');
+    assert.equal(closestSetting('rosterdrop_sync_concurrency'), 'ROSTERDROP_SYNC_CONCURRENCY');
+    assert.equal(closestSetting('ROSTERDROP_HOME'), null, 'another name, not a typo');
+    const env: NodeJS.ProcessEnv = {
+      ROSTERDROP_FTPS_PASV_MAXX: '1', ROSTERDROP_FTPS_PORT: '2121', ROSTERDROP_CONFIG: '/etc/r.env', ROSTERDROP_HOME: '/x', PATH: '/bin',
+    };
+    assert.deepEqual(unknownEnvironmentVariables(env), [
+      { name: 'ROSTERDROP_FTPS_PASV_MAXX', closest: 'ROSTERDROP_FTPS_PASV_MAX' },
+      { name: 'ROSTERDROP_HOME', closest: null },
+    ]);
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = path.join(dir, 'r.env');
+      fs.writeFileSync(file, 'ROSTERDROP_FTPS_PASV_MAXX=1\n');
+      assert.throws(() => applySettingsFile({ ROSTERDROP_CONFIG: file }), /unknown setting ROSTERDROP_FTPS_PASV_MAXX \(did you mean ROSTERDROP_FTPS_PASV_MAX\?\)/);
     } finally {
       cleanup();
     }

@@ -57,7 +57,8 @@ export function startServe(env: NodeJS.ProcessEnv): Daemon {
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         waiters.push({ re, resolve });
-        setTimeout(() => reject(new Error(`no log line ${re} in:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`)), 20_000).unref();
+        // a guard against a hang, not an expectation of speed: a loaded machine may take long
+        setTimeout(() => reject(new Error(`no log line ${re} in:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`)), 120_000).unref();
       });
     },
   };
