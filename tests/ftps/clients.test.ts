@@ -332,7 +332,8 @@ function collectGarbage(): void {
 
 /** Waits until the server has closed every control connection (clients have exited by then). */
 async function settled(fx: FtpsFixture): Promise<void> {
-  for (let i = 0; i < 100 && fx.server.connectionCount > 0; i++) await sleep(50);
+  const deadline = Date.now() + 60_000; // a guard against a hang, not a speed expectation
+  while (fx.server.connectionCount > 0 && Date.now() < deadline) await sleep(50);
 }
 
 // -----------------------------------------------------------------------------------------------

@@ -101,7 +101,8 @@ describe('rosterdrop serve', { concurrency: 1 }, () => {
 
     const secondFp = await write();
     daemon.child.kill('SIGHUP');
-    for (let i = 0; i < 50 && daemon.lines.filter((l) => /TLS certificate loaded/.test(String(l.message))).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    const deadline = Date.now() + 60_000; // a guard against a hang, not a speed expectation
+    while (daemon.lines.filter((l) => /TLS certificate loaded/.test(String(l.message))).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await presentedFingerprint(port), secondFp);
 
     fs.writeFileSync(keyFile, 'not a key');
