@@ -1,14 +1,18 @@
 /**
  * After every run: the result files in the user's FTPS folder (`results/<upload>.json` and `.txt`)
  * and the email to the domain's notification addresses. Neither can fail the sync: problems are
- * logged (the mailer retries on its own).
+ * logged (the mailer retries on its own), and what is not done yet stays recorded in the run, for
+ * the runner to finish later (after a crash, or once the disk takes the files again).
  */
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { Domain, type SyncRun } from '../db/entities';
 import { loadSettings } from '../db/settings-store';
 import type { Notifier } from '../notify/mailer';
+import { runCounts } from '../db/runs';
+import { claimMail, markMailed } from '../queue/report-state';
 import type { RunOutcome } from '../queue/runner';
+import { loadIssues } from '../sync/run-store';
 import { reportFromResult, type RunReport } from '../report/run-report';
 import { writeResultFiles } from '../report/result-files';
 import type { Logger } from '../util/logger';
@@ -34,33 +38,70 @@ export function resultsDir(dropRoot: string, userspace: string, mode: SyncRun['m
   return path.join(dropRoot, userspace, 'results', ...(mode === 'validate' ? ['validate'] : []));
 }
 
+/** Which parts of a run's report to make: both after a run, what is left of them after a crash. */
+export interface ReportParts {
+  files: boolean;
+  mail: boolean;
+}
+
 export interface Reporter {
-  /** writes the result files, then starts the mail without waiting for it */
-  report(run: SyncRun, outcome: RunOutcome): Promise<void>;
+  /**
+   * Writes the result files, then starts the mail (if this daemon gets its claim) without waiting
+   * for it. `outcome` 'stored' rebuilds the report from the run's row and issues (a report a crash
+   * cut short). Resolves with false when the result files could not be written.
+   */
+  report(run: SyncRun, outcome: RunOutcome | 'stored', parts?: ReportParts): Promise<boolean>;
   /** waits up to `ms` for mails still being sent (at shutdown) */
   drain(ms: number): Promise<void>;
+}
+
+/** A finished run's report as its row and issues recorded it. */
+async function storedReport(ds: DataSource, run: SyncRun, domain: Domain): Promise<RunReport> {
+  const ctx = { domain: { userspace: domain.userspace, name: domain.name }, uploadedBy: run.uploadedBy, forced: run.forced };
+  const issues = await loadIssues(ds, run.id);
+  const issueTotals = { error: run.errorCount, warning: run.warningCount, info: run.infoCount };
+  return {
+    runId: run.id, ...ctx, fileName: run.fileName, sha256: run.sha256, status: run.status, validateOnly: run.mode === 'validate',
+    message: run.message, counts: run.counts ? runCounts(run) : null, issues, issueTotals,
+    issuesDropped: Math.max(0, issueTotals.error + issueTotals.warning + issueTotals.info - issues.length),
+    startedAt: run.startedAt, finishedAt: run.finishedAt ?? new Date(), durationMs: run.durationMs,
+  };
 }
 
 /**
  * The result files are written inside the run's slot (quick, and in order per domain). The mail is
  * not awaited there: an unreachable mail server, retried for a minute, must not hold up the queue.
+ * What each part has done is recorded in the run (queue/report-state.ts).
  */
 export function makeReporter(ds: DataSource, dropRoot: string, notifier: Notifier, logger: Logger): Reporter {
   const sending = new Set<Promise<unknown>>();
   return {
-    async report(run, outcome) {
+    async report(run, outcome, parts = { files: true, mail: true }) {
       const domain = await ds.getRepository(Domain).findOneByOrFail({ id: run.domainId });
-      const report = runReport(run, outcome, domain);
+      const report = outcome === 'stored' ? await storedReport(ds, run, domain) : runReport(run, outcome, domain);
       const log = logger.child({ runId: run.id, domain: domain.userspace });
-      try {
-        await writeResultFiles(resultsDir(dropRoot, domain.userspace, run.mode), run.fileName, report);
-      } catch (err) {
-        log.error('could not write the result files', { error: (err as Error).message });
+      let written = true;
+      if (parts.files) {
+        try {
+          await writeResultFiles(resultsDir(dropRoot, domain.userspace, run.mode), run.fileName, report);
+        } catch (err) {
+          written = false;
+          log.error('could not write the result files; the daemon tries again within a minute', { error: (err as Error).message });
+        }
       }
-      const { notificationEmails } = await loadSettings(ds, domain.id);
-      const mail = notifier.send(report, notificationEmails); // never rejects; logs its own outcome
-      sending.add(mail);
-      void mail.finally(() => sending.delete(mail));
+      if (parts.mail && await claimMail(ds, run.id)) {
+        const { notificationEmails } = await loadSettings(ds, domain.id);
+        const mail = notifier.send(report, notificationEmails) // never rejects; logs its own outcome
+          .then(async (sent) => {
+            // a notifier closed by a stop sent nothing: the mail stays to do, for the next start
+            if (sent.attempts === 0 && sent.error) return;
+            await markMailed(ds, run.id);
+          })
+          .catch((err: unknown) => log.error('could not record that the report mail went', { error: (err as Error).message }));
+        sending.add(mail);
+        void mail.finally(() => sending.delete(mail));
+      }
+      return written;
     },
     async drain(ms) {
       let timer: NodeJS.Timeout | undefined;

@@ -75,10 +75,12 @@ export async function lastAppliedSha256(ds: DataSource, domainId: number, before
   return run?.sha256 ? { runId: run.id, sha256: run.sha256 } : null;
 }
 
+/** Ends a run that did not sync; its report is still to be made (report-state.ts). */
 export async function finishWithoutSync(ds: DataSource, runId: number, status: 'skipped' | 'failed', message: string): Promise<void> {
   const now = new Date();
   const run = await ds.getRepository(SyncRun).findOneByOrFail({ id: runId });
   await ds.getRepository(SyncRun).update({ id: runId }, {
     status, message, finishedAt: now, durationMs: run.startedAt ? now.getTime() - run.startedAt.getTime() : 0,
+    reportPending: true, mailPending: true,
   });
 }

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { DataSource } from 'typeorm';
-import { Domain, type SyncRun } from '../db/entities';
+import { Domain, SyncRun } from '../db/entities';
 import type { SyncEngine } from '../sync/engine';
 import { failAbandonedRuns, movePasswordSource, runsWithPasswordsLeft } from '../sync/run-store';
 import type { SyncResult } from '../sync/types';
@@ -17,6 +17,7 @@ import type { Logger } from '../util/logger';
 import type { DomainLock, DomainLocks } from './domain-lock';
 import { exists, moveFile } from './files';
 import { claimRun, domainsWithRunning, finishWithoutSync, lastAppliedSha256, queuedRuns, requeueInterrupted, strandedRuns } from './job-store';
+import { markReported, unreportedRuns } from './report-state';
 
 export interface RunnerOptions {
   /** syncs at once, over all domains */
@@ -28,7 +29,8 @@ export interface RunnerOptions {
   pollMs: number;
   /**
    * how often to look for password hashing that was cut short and nobody is doing: a stopped or
-   * killed `rosterdrop sync`, another daemon's crash (default 60 s; also done at start)
+   * killed `rosterdrop sync`, another daemon's crash (default 60 s; also done at start); and for
+   * reports a crash or a full disk left unfinished
    */
   resumeEveryMs?: number;
 }
@@ -36,7 +38,11 @@ export interface RunnerOptions {
 /** What happened to a run that reached an end: a sync result, or a reason it did not sync. */
 export type RunOutcome = { result: SyncResult } | { skipped: string } | { failed: string };
 
-export type Reporter = (run: SyncRun, outcome: RunOutcome) => Promise<void>;
+/**
+ * Makes a run's report (daemon/reporter.ts): `stored` rebuilds it from the run's row, `parts` says
+ * which parts are still to do; false when the result files could not be written.
+ */
+export type Reporter = (run: SyncRun, outcome: RunOutcome | 'stored', parts?: { files: boolean; mail: boolean }) => Promise<boolean>;
 
 const KEEP_AS_FAILED = new Set(['failed', 'refused']);
 
@@ -91,6 +97,7 @@ export class SyncRunner {
       }
     }
     await this.failStranded();
+    await this.finishReports();
     await this.resumeHashing(true);
     this.timer = setInterval(() => this.wake(), this.opts.pollMs);
     this.timer.unref();
@@ -182,7 +189,10 @@ export class SyncRunner {
   }
 
   private async pump(): Promise<void> {
-    if (!this.stopping && Date.now() >= this.nextResumeAt) await this.resumeHashing();
+    if (!this.stopping && Date.now() >= this.nextResumeAt) {
+      await this.finishReports();
+      await this.resumeHashing();
+    }
     for (const run of await queuedRuns(this.ds)) {
       if (this.stopping || this.queue.pending + this.queue.size >= this.concurrency) return;
       if (this.running.has(run.domainId)) continue; // arrival order within a domain: wait for it
@@ -216,13 +226,13 @@ export class SyncRunner {
       if (run.mode === 'apply' && run.sha256 && !run.forced) {
         const last = await lastAppliedSha256(this.ds, run.domainId, run.id);
         if (last?.sha256 === run.sha256) {
-          await this.end(run, { skipped: `identical to the file of run ${last.runId}, which was applied; nothing to do` }, log);
-          await this.archive(run, file, 'skipped');
+          const written = await this.end(run, { skipped: `identical to the file of run ${last.runId}, which was applied; nothing to do` }, log);
+          if (await this.archive(run, file, 'skipped') && written) await markReported(this.ds, run.id);
           return;
         }
       }
       log.info('sync starting', { file: run.fileName, mode: run.mode, attempt: run.attempts + 1 });
-      let reported: Promise<void> = Promise.resolve();
+      let reported: Promise<boolean> = Promise.resolve(false);
       // a place among the background hashings is taken now and given back if this run needs none
       const background = this.ds.options.type === 'postgres' && this.hashingSlots < BACKGROUND_HASHING
         ? { signal: this.stopHashing.signal, started: (left: Promise<number>) => { handedOff = true; this.hashAfterRun(left, log); } }
@@ -230,13 +240,14 @@ export class SyncRunner {
       if (background) { this.hashingSlots++; slot = true; }
       const result = await this.engine.run({
         domainId: run.domainId, zipPath: file, fileName: run.fileName, source: run.source,
-        validateOnly: run.mode === 'validate', force: run.forced, runId: run.id, hashInBackground: background,
+        validateOnly: run.mode === 'validate', force: run.forced, runId: run.id, hashInBackground: background, reportPending: true,
         // reported as soon as it is recorded: password hashing after a first sync can take long
-        onResult: (r) => { reported = this.report(run, { result: r }).catch((err: unknown) => { log.error('report failed', { error: (err as Error).message }); }); },
+        onResult: (r) => { reported = this.report(run, { result: r }).catch((err: unknown) => { log.error('report failed', { error: (err as Error).message }); return false; }); },
       });
-      await reported;
+      const written = await reported;
       const archived = await this.archive(run, file, result.status);
       if (archived && result.passwordsPending) await movePasswordSource(this.ds, run.id, archived);
+      if (archived && written) await markReported(this.ds, run.id);
     } catch (err) {
       log.error('sync crashed', { error: (err as Error).message });
       await this.end(run, { failed: `internal error: ${(err as Error).message}` }, log).catch(() => undefined);
@@ -267,11 +278,45 @@ export class SyncRunner {
     }
   }
 
-  private async end(run: SyncRun, outcome: Exclude<RunOutcome, { result: SyncResult }>, log: Logger): Promise<void> {
+  /** Ends a run that did not sync, and reports it; true when its result files were written. */
+  private async end(run: SyncRun, outcome: Exclude<RunOutcome, { result: SyncResult }>, log: Logger): Promise<boolean> {
     const [status, message] = 'skipped' in outcome ? ['skipped', outcome.skipped] as const : ['failed', outcome.failed] as const;
     await finishWithoutSync(this.ds, run.id, status, message);
     log.info(`run ${status}`, { message });
-    await this.report(run, outcome).catch((err: unknown) => log.error('report failed', { error: (err as Error).message }));
+    const written = await this.report(run, outcome).catch((err: unknown) => { log.error('report failed', { error: (err as Error).message }); return false; });
+    // a run with its file still queued is archived (and marked reported) by its caller
+    if (written && !(run.queuedPath && await exists(run.queuedPath))) await markReported(this.ds, run.id);
+    return written;
+  }
+
+  /**
+   * Reports that a crash (between a run's commit and its report), a stop or a full disk left
+   * unfinished: the result files again, the mail if it is still to go and nobody else has it, and
+   * the file into the archive. Each run under its domain's lock, so that nothing else of it runs.
+   */
+  private async finishReports(): Promise<void> {
+    for (const run of await unreportedRuns(this.ds)) {
+      if (this.stopping) return;
+      if (this.running.has(run.domainId)) continue;
+      const lock = await this.locks.tryAcquire(run.domainId);
+      if (!lock) continue;
+      try {
+        const log = await this.runLogger(run);
+        const fresh = await this.ds.getRepository(SyncRun).findOneBy({ id: run.id });
+        if (!fresh || (!fresh.reportPending && !fresh.mailPending)) continue;
+        log.info('finishing a report that was cut short', { files: fresh.reportPending, mail: fresh.mailPending });
+        const written = await this.report(fresh, 'stored', { files: fresh.reportPending, mail: fresh.mailPending });
+        if (!fresh.reportPending) continue;
+        const file = await this.locate(fresh);
+        const archived = file ? await this.archive(fresh, file, fresh.status) : null;
+        if (archived && fresh.passwordsPending && !fresh.passwordsDoneAt) await movePasswordSource(this.ds, fresh.id, archived);
+        if (written && (archived || !file)) await markReported(this.ds, fresh.id);
+      } catch (err) {
+        this.logger.error('could not finish a report', { runId: run.id, error: (err as Error).message });
+      } finally {
+        await lock.release();
+      }
+    }
   }
 
   /**

@@ -99,7 +99,7 @@ export class SyncEngine {
       };
       if (passwordsPending && o.firstNewUserId !== null) hashingLock ??= await db.tryLock('hashing', run.id);
       // durable before any hashing: a stop or a crash from here on is resumed (password-resume.ts)
-      await finishRun(db, result, passwordsPending && o.firstNewUserId !== null
+      await finishRun(db, result, !!req.reportPending, passwordsPending && o.firstNewUserId !== null
         ? { pending: passwordsPending, fromUserId: o.firstNewUserId, source: path.resolve(req.zipPath) } : undefined);
       return result;
     };

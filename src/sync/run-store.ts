@@ -42,10 +42,11 @@ export async function startRun(ds: DataSource, req: SyncRequest, digest: { sha25
  * together, so a run still `running` after its process died changed nothing (see failAbandonedRuns).
  * `passwords` says what is left to hash after the commit and where its passwords can be read again.
  */
-export async function finishRun(db: SqlSession, result: SyncResult,
+export async function finishRun(db: SqlSession, result: SyncResult, reportPending: boolean,
   passwords?: { pending: number; fromUserId: number; source: string }): Promise<void> {
+  const pending = reportPending ? 'TRUE' : 'FALSE'; // both databases take the keywords
   await db.run(`UPDATE sync_run SET status = $1, message = $2, counts = $3, timings = $4, error_count = $5, warning_count = $6,
-      info_count = $7, finished_at = $8, duration_ms = $9${passwords ? ', passwords_pending = $11, passwords_from_user_id = $12, password_source = $13' : ''}
+      info_count = $7, finished_at = $8, duration_ms = $9, report_pending = ${pending}, mail_pending = ${pending}${passwords ? ', passwords_pending = $11, passwords_from_user_id = $12, password_source = $13' : ''}
     WHERE id = $10`, [
     result.status, result.message.slice(0, 10_000), JSON.stringify(result.counts), JSON.stringify(result.timings),
     result.issueTotals.error, result.issueTotals.warning, result.issueTotals.info, db.instant(result.finishedAt), result.durationMs, result.runId,

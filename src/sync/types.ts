@@ -49,6 +49,11 @@ export interface SyncRequest {
    * (which can take hours on a first sync of a large district): report now, wait for run() later.
    */
   onResult?: (result: SyncResult) => void;
+  /**
+   * The caller (the daemon) reports the run after it ends: recorded with the result, in the same
+   * commit, so that a crash before the report is done is finished later (src/queue/report-state.ts).
+   */
+  reportPending?: boolean;
 }
 
 export interface SyncProgress {

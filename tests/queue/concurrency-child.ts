@@ -13,8 +13,10 @@ import { openDatabase } from '../../src/db/data-source';
 import { SyncRun } from '../../src/db/entities';
 import { domainLocks } from '../../src/queue/domain-lock';
 import { UploadIntake } from '../../src/queue/intake';
+import { markMailed } from '../../src/queue/report-state';
 import { SyncRunner } from '../../src/queue/runner';
 import { SyncEngine } from '../../src/sync/engine';
+import type { SyncRequest, SyncResult } from '../../src/sync/types';
 import { silentLogger } from '../../src/util/logger';
 import { newRoot } from '../helpers/lms';
 import { standardRoster } from '../helpers/roster';
@@ -35,9 +37,25 @@ async function main(args: Args): Promise<void> {
     ids.push((await intake.accept(file, { source: 'test' }))!.id);
   }
   let reported = 0;
-  const runner = new SyncRunner(ds, new SyncEngine(ds), domainLocks(ds), {
+  // every sync starts only once all of them have been given a slot, so that they really run at
+  // once however slow the machine is (else the first could end before the last starts)
+  let arrived = 0;
+  let allArrived: () => void = () => undefined;
+  const barrier = new Promise<void>((resolve) => { allArrived = resolve; });
+  class AllAtOnce extends SyncEngine {
+    override async run(req: SyncRequest): Promise<SyncResult> {
+      if (++arrived === ids.length) allArrived();
+      await barrier;
+      return super.run(req);
+    }
+  }
+  const runner = new SyncRunner(ds, new AllAtOnce(ds), domainLocks(ds), {
     concurrency: args.concurrency, ...paths, archiveDir: path.join(args.dir, 'archive'), failedDir: path.join(args.dir, 'failed'), pollMs: 200,
-  }, async () => { reported++; }, silentLogger());
+  }, async (run, outcome) => {
+    if (outcome !== 'stored' && ids.includes(run.id)) reported++;
+    await markMailed(ds, run.id);
+    return true;
+  }, silentLogger());
   await runner.start();
   while (reported < ids.length) await sleep(50);
   await runner.stop(10_000);

@@ -19,6 +19,7 @@ import { domainLocks } from '../../src/queue/domain-lock';
 import { UploadIntake } from '../../src/queue/intake';
 import { classifyUpload } from '../../src/queue/intake-path';
 import { claimRun, enqueueRun } from '../../src/queue/job-store';
+import { markMailed } from '../../src/queue/report-state';
 import { SyncRunner, type RunOutcome } from '../../src/queue/runner';
 import { SyncEngine } from '../../src/sync/engine';
 import { silentLogger } from '../../src/util/logger';
@@ -40,7 +41,7 @@ describe('which files are uploads', () => {
   });
 });
 
-interface Seen { runId: number; kind: 'result' | 'skipped' | 'failed'; status: string }
+interface Seen { runId: number; kind: 'result' | 'skipped' | 'failed' | 'stored'; status: string }
 
 class Harness {
   readonly seen: Seen[] = [];
@@ -56,9 +57,11 @@ class Harness {
   runner(ds = this.ds, concurrency = 2, resumeEveryMs?: number): SyncRunner {
     return new SyncRunner(ds, new SyncEngine(ds), domainLocks(ds), {
       concurrency, ...this.paths, archiveDir: path.join(this.dir, 'archive'), failedDir: path.join(this.dir, 'failed'), pollMs: 200, resumeEveryMs,
-    }, async (run, outcome: RunOutcome) => {
-      const kind = 'result' in outcome ? 'result' : 'skipped' in outcome ? 'skipped' : 'failed';
-      this.seen.push({ runId: run.id, kind, status: 'result' in outcome ? outcome.result.status : kind });
+    }, async (run, outcome: RunOutcome | 'stored', parts = { files: true, mail: true }) => {
+      const kind = outcome === 'stored' ? 'stored' : 'result' in outcome ? 'result' : 'skipped' in outcome ? 'skipped' : 'failed';
+      this.seen.push({ runId: run.id, kind, status: outcome !== 'stored' && 'result' in outcome ? outcome.result.status : kind });
+      if (parts.mail) await markMailed(ds, run.id); // as the daemon's reporter does once its mail is handed over
+      return true;
     }, silentLogger());
   }
 
@@ -220,10 +223,12 @@ describe('upload queue', { concurrency: true }, () => {
 
         const runner = h.runner();
         await runner.start();
+        // the run is marked done just after its last batch is written: wait for both
+        const done = async () => (await db.ds.getRepository(SyncRun).findOneByOrFail({ id: cut.runId })).passwordsDoneAt;
         const deadline = Date.now() + 60_000;
-        while (await unhashed() > 0 && Date.now() < deadline) await sleep(200);
+        while ((await unhashed() > 0 || !await done()) && Date.now() < deadline) await sleep(200);
         assert.equal(await unhashed(), 0, 'every one of them was hashed');
-        assert.ok((await db.ds.getRepository(SyncRun).findOneByOrFail({ id: cut.runId })).passwordsDoneAt, 'and the run is marked done');
+        assert.ok(await done(), 'and the run is marked done');
         const s33 = (await users()).find((u) => u.externalId === 'or-s33');
         assert.equal(await verifyPassword('Resume-me-33', s33?.passwordHash ?? null), true);
         await runner.stop(5000);

@@ -98,6 +98,18 @@ export class SyncRun {
   @Column({ name: 'passwords_done_at', type: Date, nullable: true })
   passwordsDoneAt: Date | null;
 
+  /** the run ended, but its result files (and the archiving of its file) are still to be made */
+  @Column({ name: 'report_pending', type: 'boolean', default: false })
+  reportPending: boolean;
+
+  /** the run ended, but its report mail is still to be sent */
+  @Column({ name: 'mail_pending', type: 'boolean', default: false })
+  mailPending: boolean;
+
+  /** when a daemon took the mail on: another leaves it alone for a while (report-state.ts) */
+  @Column({ name: 'mail_claimed_at', type: Date, nullable: true })
+  mailClaimedAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt: Date;
 }
