@@ -48,7 +48,8 @@ export interface TestDatabase {
 export async function openTestDatabase(kind: DbKind): Promise<TestDatabase> {
   if (kind === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rosterdrop-db-'));
-    const sqlitePath = path.join(dir, 'test.sqlite');
+    // the daemon's own file name, so that a daemon given this folder as its data folder shares it
+    const sqlitePath = path.join(dir, 'rosterdrop.sqlite');
     const ds = await openDatabase({ sqlitePath, migrate: true });
     return {
       kind, ds, sqlitePath, options: { sqlitePath },
