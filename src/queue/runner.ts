@@ -6,6 +6,7 @@
  * On PostgreSQL, new users' passwords are hashed after the run has ended, so that the hours a large
  * first sync needs for them do not hold its domain's queue or a slot.
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { DataSource } from 'typeorm';
@@ -17,6 +18,7 @@ import type { Logger } from '../util/logger';
 import type { DomainLock, DomainLocks } from './domain-lock';
 import { exists, moveFile } from './files';
 import { claimRun, domainsWithRunning, finishWithoutSync, lastAppliedSha256, queuedRuns, requeueInterrupted, strandedRuns } from './job-store';
+import { writeWithoutPasswords } from './password-scrub';
 import { markReported, unreportedRuns } from './report-state';
 
 export interface RunnerOptions {
@@ -98,6 +100,7 @@ export class SyncRunner {
     }
     await this.failStranded();
     await this.finishReports();
+    await this.purgePasswordFiles();
     await this.resumeHashing(true);
     this.timer = setInterval(() => this.wake(), this.opts.pollMs);
     this.timer.unref();
@@ -191,6 +194,7 @@ export class SyncRunner {
   private async pump(): Promise<void> {
     if (!this.stopping && Date.now() >= this.nextResumeAt) {
       await this.finishReports();
+      await this.purgePasswordFiles();
       await this.resumeHashing();
     }
     for (const run of await queuedRuns(this.ds)) {
@@ -245,8 +249,7 @@ export class SyncRunner {
         onResult: (r) => { reported = this.report(run, { result: r }).catch((err: unknown) => { log.error('report failed', { error: (err as Error).message }); return false; }); },
       });
       const written = await reported;
-      const archived = await this.archive(run, file, result.status);
-      if (archived && result.passwordsPending) await movePasswordSource(this.ds, run.id, archived);
+      const archived = await this.archive(run, file, result.status, result.passwordsPending > 0);
       if (archived && written) await markReported(this.ds, run.id);
     } catch (err) {
       log.error('sync crashed', { error: (err as Error).message });
@@ -308,8 +311,7 @@ export class SyncRunner {
         const written = await this.report(fresh, 'stored', { files: fresh.reportPending, mail: fresh.mailPending });
         if (!fresh.reportPending) continue;
         const file = await this.locate(fresh);
-        const archived = file ? await this.archive(fresh, file, fresh.status) : null;
-        if (archived && fresh.passwordsPending && !fresh.passwordsDoneAt) await movePasswordSource(this.ds, fresh.id, archived);
+        const archived = file ? await this.archive(fresh, file, fresh.status, fresh.passwordsPending > 0) : null;
         if (written && (archived || !file)) await markReported(this.ds, fresh.id);
       } catch (err) {
         this.logger.error('could not finish a report', { runId: run.id, error: (err as Error).message });
@@ -321,16 +323,55 @@ export class SyncRunner {
 
   /**
    * Processed files go to the archive (pruned by age); failed and refused ones are kept apart.
+   * Neither keeps passwords: what goes there is a copy without users.csv's password column, and
+   * the original, while hashing may still read it, waits under `passwords/` (password-scrub.ts).
    * Returns where the file went, or null when it could not be moved.
    */
-  private async archive(run: SyncRun, file: string, status: string): Promise<string | null> {
+  private async archive(run: SyncRun, file: string, status: string, hashing = false): Promise<string | null> {
     const base = KEEP_AS_FAILED.has(status) ? this.opts.failedDir : this.opts.archiveDir;
     const day = new Date().toISOString().slice(0, 10);
     const rel = path.relative(this.opts.queueDir, file);
     const target = path.join(base, day, rel.startsWith('..') ? path.basename(file) : rel);
-    return moveFile(file, target).then(() => target, (err: unknown) => {
+    try {
+      if (!await writeWithoutPasswords(file, target)) {
+        await moveFile(file, target);
+        return target;
+      }
+      const needed = hashing && !(await this.ds.getRepository(SyncRun).findOneBy({ id: run.id }))?.passwordsDoneAt;
+      if (!needed) {
+        await fs.unlink(file);
+        return target;
+      }
+      const kept = path.join(this.passwordsDir, path.basename(file));
+      await fs.mkdir(this.passwordsDir, { recursive: true, mode: 0o700 });
+      await moveFile(file, kept);
+      await movePasswordSource(this.ds, run.id, kept);
+      return target;
+    } catch (err) {
       this.logger.warn('could not archive an upload', { runId: run.id, error: (err as Error).message });
       return null;
-    });
+    }
+  }
+
+  private get passwordsDir(): string {
+    return path.join(path.dirname(this.opts.queueDir), 'passwords');
+  }
+
+  /** Originals that password hashing no longer needs (it finished, or gave up): deleted. */
+  private async purgePasswordFiles(): Promise<void> {
+    for (const name of await fs.readdir(this.passwordsDir).catch(() => [] as string[])) {
+      const full = path.join(this.passwordsDir, name);
+      const runId = Number(/^(\d+)-/.exec(name)?.[1]);
+      const run = Number.isSafeInteger(runId) ? await this.ds.getRepository(SyncRun).findOneBy({ id: runId }) : null;
+      if (run?.passwordSource === full) {
+        if (!run.passwordsDoneAt) continue;
+      } else {
+        // just moved here, its run not pointed at it yet: left for a later sweep
+        const stat = await fs.stat(full).catch(() => null);
+        if (!stat || Date.now() - stat.ctimeMs < 60_000) continue;
+      }
+      await fs.unlink(full).catch(() => undefined);
+      this.logger.info('deleted an upload kept for its passwords: hashing no longer needs it', { runId: run?.id, file: name });
+    }
   }
 }

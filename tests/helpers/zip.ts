@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import yauzl from 'yauzl';
 import * as yazl from 'yazl';
 import { EDFI_SAMPLE_DIR } from './paths';
 
@@ -132,4 +133,20 @@ export function patchZip(zipPath: string, ...patches: Array<(zip: Buffer) => Buf
   for (const patch of patches) zip = patch(zip);
   fs.writeFileSync(zipPath, zip);
   return zipPath;
+}
+
+/** name → content of every file in a zip */
+export async function zipContents(file: string): Promise<Map<string, Buffer>> {
+  const zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false });
+  const out = new Map<string, Buffer>();
+  try {
+    for await (const entry of zip.eachEntry()) {
+      const chunks: Buffer[] = [];
+      for await (const c of await zip.openReadStreamPromise(entry)) chunks.push(c as Buffer);
+      out.set(entry.fileName, Buffer.concat(chunks));
+    }
+  } finally {
+    zip.close();
+  }
+  return out;
 }

@@ -27,7 +27,7 @@ import { hashPassword, verifyPassword } from '../../src/util/password-hash';
 import { databaseKinds, openTestDatabase, type TestDatabase } from '../helpers/db';
 import { newRoot, scopeIds, snapshot } from '../helpers/lms';
 import { standardRoster } from '../helpers/roster';
-import { tempDir } from '../helpers/zip';
+import { tempDir, zipContents } from '../helpers/zip';
 
 describe('which files are uploads', () => {
   it('takes <userspace>/<name>.zip, <userspace>/validate/<name>.zip and <userspace>/force/<name>.zip only', () => {
@@ -199,6 +199,46 @@ describe('upload queue', { concurrency: true }, () => {
         assert.match(runs[2].message, /^interrupted: the process running this sync ended before the sync did .*nothing of it was committed$/);
         assert.ok(runs[2].finishedAt);
         assert.equal(h.seen.filter((s) => s.runId === interrupted!.id).length, 1);
+        await runner.stop(5000);
+      });
+
+      it('no password is kept at rest: archive and failed/ get copies without the password column; the original goes once hashing is done', async () => {
+        const dir = fs.mkdtempSync(path.join(tmp.dir, 'pw-'));
+        const h = new Harness(db.ds, dir);
+        const d = await newRoot(db.ds, {}, 'qpw');
+        const secret = (i: number) => `At-rest-secret-${i}`;
+        const roster = standardRoster(4);
+        for (let i = 1; i <= 4; i++) roster.set('users', `s${i}`, { password: secret(i) });
+        const applied = await roster.zip(dir, 'applied.zip');
+        const failing = await roster.clone().header('classes', 'sourcedId,nonsense').zip(dir, 'failing.zip');
+        const runs = [];
+        for (const [file, validate] of [[applied, false], [applied, true], [failing, false]] as const) {
+          runs.push(await h.intake.accept(h.place(d.userspace, path.basename(file), fs.readFileSync(file), validate), { source: 'test' }));
+        }
+        const runner = h.runner(db.ds, 2, 100);
+        await runner.start();
+        await h.drained(3);
+        const ids = runs.map((r) => r!.id);
+        const statuses = await Promise.all(ids.map(async (id) => (await db.ds.getRepository(SyncRun).findOneByOrFail({ id })).status));
+        assert.deepEqual(statuses, ['succeeded', 'validated', 'failed']);
+        const passwordsDir = path.join(dir, 'passwords');
+        const remaining = () => fs.existsSync(passwordsDir) ? fs.readdirSync(passwordsDir) : [];
+        const deadline = Date.now() + 60_000;
+        while ((remaining().length || !(await db.ds.getRepository(SyncRun).findOneByOrFail({ id: ids[0] })).passwordsDoneAt) && Date.now() < deadline) await sleep(100);
+        assert.deepEqual(remaining(), [], 'the original is deleted once its hashing is done');
+        const keptFiles = () => [...archived(dir, 'archive').map((f) => ['archive', f]), ...archived(dir, 'failed').map((f) => ['failed', f])];
+        await eventually(() => assert.deepEqual(keptFiles().map(([, f]) => f).sort(), ids.map((id, i) => `${id}-${i === 2 ? 'failing' : 'applied'}.zip`).sort()));
+        const kept = keptFiles();
+        for (const [sub, name] of kept) {
+          const day = fs.readdirSync(path.join(dir, sub))[0];
+          const file = path.join(dir, sub, day, d.userspace, name);
+          const users = (await zipContents(file)).get('users.csv')?.toString('utf8') ?? '';
+          assert.ok(users.includes('or-') || users.includes('s1'), `${sub}/${name} still has its users`);
+          assert.ok(!users.includes('At-rest-secret'), `${sub}/${name} keeps no password`);
+          assert.ok(!users.split(/\r?\n/)[0].split(',').includes('password'), `${sub}/${name} has no password column`);
+        }
+        const s3 = await db.ds.getRepository(User).findOneOrFail({ where: { externalId: 'or-s3', domainId: In(await scopeIds(db.ds, d.id)) } });
+        assert.equal(await verifyPassword(secret(3), s3.passwordHash), true, 'the passwords were hashed from the original');
         await runner.stop(5000);
       });
 
@@ -379,11 +419,11 @@ describe('upload queue', { concurrency: true }, () => {
           assert.ok(Date.now() - t0 < 32 * hashMs + 5000, `stop() waits for one batch of hashes at most (${Date.now() - t0} ms; one hash ${hashMs} ms)`);
           assert.ok(left > 0 && left <= pending - 32, `hashing stopped part-way, after at least one batch: ${left} of ${pending} left`);
 
-          // the next start resumes it from the archived file, and finishes it
+          // the next start resumes it from the original (the archive has a copy without passwords), and finishes it
           const stopped = await db.ds.getRepository(SyncRun).findOneByOrFail({ id: first!.id });
           assert.equal(stopped.passwordsDoneAt, null);
-          assert.ok(stopped.passwordSource?.startsWith(path.join(dir, 'archive') + path.sep), `read again from the archive: ${stopped.passwordSource}`);
-          assert.ok(fs.existsSync(stopped.passwordSource ?? ''), 'the archived file is there');
+          assert.ok(stopped.passwordSource?.startsWith(path.join(dir, 'passwords') + path.sep), `read again from the kept original: ${stopped.passwordSource}`);
+          assert.ok(fs.existsSync(stopped.passwordSource ?? ''), 'the original is there');
           const restarted = h.runner();
           await restarted.start();
           // a guard against a resume that never ends, not a timing: hundreds of hashes at ~0.1 s of CPU
