@@ -3,7 +3,7 @@ import type { SyncIssue } from '../oneroster/issues';
 import type { Cell } from '../report/issues-csv';
 
 // the CSV helpers moved to src/report/ (the daemon's reports share them); re-exported for the CLI
-export { csvField, csvRecord, ISSUE_CSV_COLUMNS, issuesCsv, type Cell } from '../report/issues-csv';
+export { csvField, csvRecord, ISSUE_CSV_COLUMNS, issuesCsv, issuesCsvChunks, type Cell } from '../report/issues-csv';
 
 /** A left-aligned text table; columns listed in `right` are right-aligned (numbers). */
 export function table(headers: readonly string[], rows: readonly (readonly Cell[])[], right: readonly number[] = []): string {

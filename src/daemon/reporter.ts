@@ -14,7 +14,7 @@ import { claimMail, markMailed } from '../queue/report-state';
 import type { RunOutcome } from '../queue/runner';
 import { loadIssues } from '../sync/run-store';
 import { reportFromResult, type RunReport } from '../report/run-report';
-import { writeResultFiles } from '../report/result-files';
+import { issuesFileName, writeResultFiles } from '../report/result-files';
 import type { Logger } from '../util/logger';
 
 export function runReport(run: SyncRun, outcome: RunOutcome, domain: Domain): RunReport {
@@ -35,7 +35,12 @@ export function runReport(run: SyncRun, outcome: RunOutcome, domain: Domain): Ru
  * checking a file never replaces the results of the real upload of the same name.
  */
 export function resultsDir(dropRoot: string, userspace: string, mode: SyncRun['mode']): string {
-  return path.join(dropRoot, userspace, 'results', ...(mode === 'validate' ? ['validate'] : []));
+  return path.join(dropRoot, userspace, ...resultsArea(mode).split('/'));
+}
+
+/** the results folder as the uploader sees it over FTPS */
+function resultsArea(mode: SyncRun['mode']): string {
+  return mode === 'validate' ? 'results/validate' : 'results';
 }
 
 /** Which parts of a run's report to make: both after a run, what is left of them after a crash. */
@@ -79,6 +84,8 @@ export function makeReporter(ds: DataSource, dropRoot: string, notifier: Notifie
     async report(run, outcome, parts = { files: true, mail: true }) {
       const domain = await ds.getRepository(Domain).findOneByOrFail({ id: run.domainId });
       const report = outcome === 'stored' ? await storedReport(ds, run, domain) : runReport(run, outcome, domain);
+      // written with the result files; a part written later (after a crash or a full disk) writes it too
+      report.issuesFile = `${resultsArea(run.mode)}/${issuesFileName(run.fileName)}`;
       const log = logger.child({ runId: run.id, domain: domain.userspace });
       let written = true;
       if (parts.files) {

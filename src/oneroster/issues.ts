@@ -2,6 +2,8 @@
  * Every problem a sync finds is one SyncIssue. Codes are stable: districts script against them,
  * so add new ones, never rename. The header row is line 1.
  */
+import { shorten } from './shorten';
+
 export type Severity = 'error' | 'warning' | 'info';
 
 export const ISSUE_CODES = {
@@ -86,8 +88,30 @@ export interface SyncIssue {
 }
 
 /**
+ * The most characters an issue keeps of each text it quotes from the upload: the sync_issue
+ * columns' lengths (db/entities/sync-issue.ts takes them from here; the migrations repeat them).
+ * A valid sourcedId (1-255) always fits whole; a longer one is shown shortened. `message` is TEXT:
+ * its limit bounds what one issue costs in memory, the result files and the mail, far above any
+ * message rosterdrop writes itself (their quoted values are cut to 80 characters, shorten.ts).
+ */
+export const ISSUE_TEXT_LIMITS = { file: 255, column: 255, sourcedId: 300, message: 2000 } as const;
+
+/** The issue with every quoted text within ISSUE_TEXT_LIMITS (itself when all fit). */
+export function shortenIssue(issue: SyncIssue): SyncIssue {
+  const L = ISSUE_TEXT_LIMITS;
+  const fits = (text: string | null, max: number) => text === null || text.length <= max;
+  if (fits(issue.file, L.file) && fits(issue.column, L.column) && fits(issue.sourcedId, L.sourcedId) && fits(issue.message, L.message)) return issue;
+  const cut = (text: string | null, max: number) => (text === null ? null : shorten(text, max));
+  return {
+    ...issue, file: cut(issue.file, L.file), column: cut(issue.column, L.column), sourcedId: cut(issue.sourcedId, L.sourcedId),
+    message: shorten(issue.message, L.message),
+  };
+}
+
+/**
  * Collects issues. Keeps the first `limit` in full (a broken 1M-row file must not fill memory)
- * and counts every one by severity and code.
+ * and counts every one by severity and code. Kept issues are shortened (shortenIssue), so what the
+ * sink holds is bounded by `limit` whatever the upload quotes.
  */
 export class IssueSink {
   readonly kept: SyncIssue[] = [];
@@ -100,7 +124,7 @@ export class IssueSink {
   add(issue: SyncIssue): void {
     this.counts[issue.severity]++;
     this.byCode.set(issue.code, (this.byCode.get(issue.code) ?? 0) + 1);
-    if (this.kept.length < this.limit) this.kept.push(issue);
+    if (this.kept.length < this.limit) this.kept.push(shortenIssue(issue));
     else this.dropped++;
   }
 
@@ -147,8 +171,12 @@ function normalizeAt(at: IssueAt): Pick<SyncIssue, 'file' | 'line' | 'column' | 
 
 /** Thrown when the upload as a whole is unusable; the sync fails and changes nothing. */
 export class StructuralError extends Error {
-  constructor(readonly issue: SyncIssue) {
-    super(issue.message);
+  readonly issue: SyncIssue;
+
+  constructor(issue: SyncIssue) {
+    const short = shortenIssue(issue); // its message becomes the run's
+    super(short.message);
+    this.issue = short;
     this.name = 'StructuralError';
   }
 }

@@ -8,6 +8,7 @@ import type { IssueCode, IssueSink, Severity } from './issues';
 import type { ColumnSpec, FileSchema, ParsedRow } from './types';
 import { BOOL_VALUES, GRADE_CODES, METADATA_PREFIX } from './schemas';
 import { detach } from './csv/line-splitter';
+import { quote } from './shorten';
 
 /** rosterdrop stores at most this many characters of any one value. */
 export const MAX_VALUE_CHARS = 2048;
@@ -352,8 +353,3 @@ function widthMessage(fields: readonly string[], width: number): string {
   return `the row has ${n} fields but the header has ${width} columns${hint}; the row is rejected`;
 }
 
-/** A value as shown in messages; long values are cut so a message stays readable. */
-function quote(value: string): string {
-  const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-  return `"${shown}"`;
-}

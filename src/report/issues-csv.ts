@@ -26,6 +26,27 @@ export function csvRecord(values: readonly Cell[]): string {
 
 export const ISSUE_CSV_COLUMNS = ['severity', 'code', 'file', 'line', 'column', 'sourcedId', 'message'] as const;
 
+/** One issue as a CSV record. */
+export function issueRecord(issue: SyncIssue): string {
+  return csvRecord(ISSUE_CSV_COLUMNS.map((k) => issue[k]));
+}
+
+/**
+ * The issues CSV in pieces of about `chunkChars` characters: a file or a stream gets ten thousand
+ * issues without one string of all of them.
+ */
+export function* issuesCsvChunks(issues: readonly SyncIssue[], chunkChars = 64 * 1024): Generator<string> {
+  let chunk = csvRecord(ISSUE_CSV_COLUMNS);
+  for (const issue of issues) {
+    chunk += issueRecord(issue);
+    if (chunk.length >= chunkChars) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
+
 export function issuesCsv(issues: readonly SyncIssue[]): string {
-  return csvRecord(ISSUE_CSV_COLUMNS) + issues.map((i) => csvRecord(ISSUE_CSV_COLUMNS.map((k) => i[k]))).join('');
+  return [...issuesCsvChunks(issues)].join('');
 }

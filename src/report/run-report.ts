@@ -7,9 +7,11 @@
  * bidirectional-override characters in text and subjects.
  */
 import type { SyncIssue } from '../oneroster/issues';
+import { shorten } from '../oneroster/shorten';
 import { ACTIONS, ENTITY_KINDS, type RunStatus, type SyncCounts, type SyncResult } from '../sync/types';
 import { plural } from '../util/plural';
 import { issuesCsv } from './issues-csv';
+import { issueJson, jsonListedIssues, mailListedIssues } from './listed-issues';
 
 export interface RunReport {
   runId: number;
@@ -31,6 +33,11 @@ export interface RunReport {
   issueTotals: { error: number; warning: number; info: number };
   /** issues counted in the totals but not kept in `issues` */
   issuesDropped: number;
+  /**
+   * where every kept issue is, as the uploader sees it over FTPS (`results/<upload>.issues.csv`);
+   * absent when no such file is written (the JSON and the mail list only the first issues)
+   */
+  issuesFile?: string;
   startedAt: Date | null;
   finishedAt: Date;
   durationMs: number | null;
@@ -69,9 +76,11 @@ export function reportFromResult(result: SyncResult, ctx: ReportContext): RunRep
 /**
  * The body of `results/<upload>.json`. Field names are a contract with the districts' SIS
  * scripts: add fields, never rename. Dates are ISO 8601 UTC strings; `counts` is null for a
- * skipped run; `issues` holds the kept issues (`issuesDropped` more were only counted).
+ * skipped run; `issues` holds the first kept issues, up to a byte budget (`issuesNotListed` more
+ * are in the file `issuesFile`; `issuesDropped` more were only counted).
  */
 export function resultJson(r: RunReport): Record<string, unknown> {
+  const listed = jsonListedIssues(r.issues);
   return {
     runId: r.runId,
     domain: { userspace: r.domain.userspace, name: r.domain.name },
@@ -84,9 +93,9 @@ export function resultJson(r: RunReport): Record<string, unknown> {
     counts: r.counts ? orderedCounts(r.counts) : null,
     issueTotals: { error: r.issueTotals.error, warning: r.issueTotals.warning, info: r.issueTotals.info },
     issuesDropped: r.issuesDropped,
-    issues: r.issues.map((i) => ({
-      severity: i.severity, code: i.code, file: i.file, line: i.line, column: i.column, sourcedId: i.sourcedId, message: i.message,
-    })),
+    issues: listed.map(issueJson),
+    issuesNotListed: r.issues.length - listed.length,
+    issuesFile: r.issuesFile ?? null,
     startedAt: r.startedAt ? r.startedAt.toISOString() : null,
     finishedAt: r.finishedAt.toISOString(),
     durationMs: r.durationMs,
@@ -145,11 +154,6 @@ export function clean(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, ' ').trim();
 }
 
-function truncate(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text;
-}
-
 function instant(d: Date | null): string {
   return d ? `${d.toISOString().slice(0, 19).replace('T', ' ')}Z` : '';
 }
@@ -194,8 +198,8 @@ function changedNothing(r: RunReport): boolean {
 /** `users.csv:10:username value.required: username is blank (sourcedId u1)`; whole-upload problems read `(upload)`. */
 export function issueLine(i: SyncIssue): string {
   const where = i.file ? [clean(i.file), i.line !== null ? String(i.line) : '', i.column ? clean(i.column) : ''].filter(Boolean).join(':') : '(upload)';
-  const sid = i.sourcedId ? ` (sourcedId ${truncate(clean(i.sourcedId), 80)})` : '';
-  return `${where} ${i.code}: ${truncate(clean(i.message), MAX_MESSAGE_CHARS)}${sid}`;
+  const sid = i.sourcedId ? ` (sourcedId ${shorten(clean(i.sourcedId), 80)})` : '';
+  return `${where} ${i.code}: ${shorten(clean(i.message), MAX_MESSAGE_CHARS)}${sid}`;
 }
 
 function countsTextTable(counts: SyncCounts): string {
@@ -207,16 +211,32 @@ function countsTextTable(counts: SyncCounts): string {
 }
 
 /**
- * The text after the header lines: message, counts, issue totals, the first errors, and (where no
- * issues.csv comes with it: the `.txt`) the first warnings.
+ * After the issue totals: where the issues are. `attached` is how many the mail's issues.csv
+ * holds; null for the `.txt`, which has no attachment.
  */
-function textBody(r: RunReport, maxErrors: number, csvAttached: boolean): string[] {
+function whereIssuesAre(r: RunReport, attached: number | null): string {
+  const kept = r.issues.length;
+  if (kept === 0) return '';
+  if (attached === null) return r.issuesFile ? ` The full list is in ${r.issuesFile}.` : '';
+  if (attached === kept) return ' All are in the attached issues.csv.';
+  const left = kept - attached;
+  const where = r.issuesFile ? `${r.issuesFile} in the upload folder` : `\`rosterdrop run show ${r.runId} --issues-csv issues.csv\` on the server`;
+  return ` The attached issues.csv holds the first ${attached.toLocaleString('en-US')}; ${plural(left, 'more issue')} ${left === 1 ? 'was' : 'were'} ` +
+    `left out to keep this mail small. All ${kept.toLocaleString('en-US')} are in ${where}.`;
+}
+
+/**
+ * The text after the header lines: message, counts, issue totals, the first errors, and (where no
+ * issues.csv comes with it: the `.txt`) the first warnings. `attached` as in whereIssuesAre.
+ */
+function textBody(r: RunReport, maxErrors: number, attached: number | null): string[] {
   const lines: string[] = [];
   if (r.message) lines.push('', clean(r.message));
   if (!r.counts) lines.push('', 'No sync ran.');
   else if (changedNothing(r)) lines.push('', 'Nothing was changed.');
   else lines.push('', countsCaption(r), countsTextTable(r.counts));
-  lines.push('', `Issues: ${totalsLine(r.issueTotals)}.${csvAttached ? ' All are in the attached issues.csv.' : ''}`);
+  lines.push('', `Issues: ${totalsLine(r.issueTotals)}.${whereIssuesAre(r, attached)}`);
+  const csvAttached = attached !== null && attached > 0;
   for (const severity of csvAttached ? ['error'] as const : ['error', 'warning'] as const) {
     const { shown, more } = firstIssues(r, maxErrors, severity);
     if (!shown.length) continue;
@@ -242,7 +262,7 @@ function factLines(r: RunReport): string[] {
  * run), the header lines, counts, and the first `maxErrors` errors (0: none).
  */
 export function resultText(r: RunReport, maxErrors = DEFAULT_MAX_ERRORS): string {
-  const lines = [`${r.status}: ${clean(r.fileName)} (run ${r.runId})`, '', ...factLines(r), ...textBody(r, maxErrors, false)];
+  const lines = [`${r.status}: ${clean(r.fileName)} (run ${r.runId})`, '', ...factLines(r), ...textBody(r, maxErrors, null)];
   return `${lines.join('\n')}\n`;
 }
 
@@ -259,22 +279,23 @@ export interface ComposedMail {
 /** `[rosterdrop] district: roster.zip — completed with errors (1m 12s)` */
 export function mailSubject(r: RunReport): string {
   const duration = shortDuration(r.durationMs);
-  const file = truncate(clean(r.fileName), MAX_SUBJECT_FILE_CHARS) || '(no name)';
+  const file = shorten(clean(r.fileName), MAX_SUBJECT_FILE_CHARS) || '(no name)';
   return `[rosterdrop] ${clean(r.domain.userspace)}: ${file} — ${statusLabel(r)}${duration ? ` (${duration})` : ''}`;
 }
 
 /**
  * The report mail. The first lines repeat domain, file, status and duration (phones show only
- * those); then counts per entity, the first `maxErrors` errors (default 20; 0: none), and every
- * kept issue as issues.csv (attached only when there is at least one).
+ * those); then counts per entity, the first `maxErrors` errors (default 20; 0: none), and the
+ * kept issues as issues.csv, as many as its byte budget holds (listed-issues.ts; attached only
+ * when there is at least one).
  */
 export function composeMail(r: RunReport, opts: { maxErrors?: number } = {}): ComposedMail {
   const maxErrors = opts.maxErrors ?? DEFAULT_MAX_ERRORS;
-  const csvAttached = r.issues.length > 0;
+  const attached = mailListedIssues(r.issues);
   const subject = mailSubject(r);
-  const text = `${[...factLines(r), ...textBody(r, maxErrors, csvAttached)].join('\n')}\n`;
-  const attachments = csvAttached ? [{ filename: 'issues.csv', content: issuesCsv(r.issues), contentType: 'text/csv; charset=utf-8' }] : [];
-  return { subject, text, html: mailHtml(r, subject, maxErrors, csvAttached), attachments };
+  const text = `${[...factLines(r), ...textBody(r, maxErrors, attached.length)].join('\n')}\n`;
+  const attachments = attached.length ? [{ filename: 'issues.csv', content: issuesCsv(attached), contentType: 'text/csv; charset=utf-8' }] : [];
+  return { subject, text, html: mailHtml(r, subject, maxErrors, attached.length), attachments };
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -288,8 +309,9 @@ const STATUS_COLOURS: Partial<Record<RunStatus, string>> = {
 };
 
 /** HTML for mail clients: inline styles, tables, no scripts, no remote content; every value escaped. */
-function mailHtml(r: RunReport, subject: string, maxErrors: number, csvAttached: boolean): string {
+function mailHtml(r: RunReport, subject: string, maxErrors: number, attached: number): string {
   const e = escapeHtml;
+  const csvAttached = attached > 0;
   const cell = 'padding:2px 8px;border:1px solid #d0d7de;';
   const colour = r.status === 'validated' && (r.issueTotals.error > 0 || wouldBeRefused(r)) ? '#9a6700' : STATUS_COLOURS[r.status] ?? '#24292f';
   const out: string[] = [];
@@ -317,14 +339,14 @@ function mailHtml(r: RunReport, subject: string, maxErrors: number, csvAttached:
     out.push('<p>No sync ran.</p>');
   }
 
-  out.push(`<p style="margin:12px 0 4px 0;">Issues: ${e(totalsLine(r.issueTotals))}.${csvAttached ? ' All are in the attached <code>issues.csv</code>.' : ''}</p>`);
+  out.push(`<p style="margin:12px 0 4px 0;">Issues: ${e(`${totalsLine(r.issueTotals)}.${whereIssuesAre(r, attached)}`)}</p>`);
   const { shown, more } = firstIssues(r, maxErrors);
   if (shown.length) {
     out.push(`<p style="margin:12px 0 4px 0;">First ${e(plural(shown.length, 'error'))}:</p>`, '<table style="border-collapse:collapse;">',
       `<tr>${['File', 'Line', 'Column', 'Rule', 'sourcedId', 'Message'].map((h) => `<th style="${cell}text-align:left;">${h}</th>`).join('')}</tr>`);
     for (const i of shown) {
       const values = [i.file ? clean(i.file) : '(upload)', i.line !== null ? String(i.line) : '', i.column ? clean(i.column) : '', i.code,
-        i.sourcedId ? truncate(clean(i.sourcedId), 80) : '', truncate(clean(i.message), MAX_MESSAGE_CHARS)];
+        i.sourcedId ? shorten(clean(i.sourcedId), 80) : '', shorten(clean(i.message), MAX_MESSAGE_CHARS)];
       out.push(`<tr>${values.map((v) => `<td style="${cell}">${e(v)}</td>`).join('')}</tr>`);
     }
     out.push('</table>');

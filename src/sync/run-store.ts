@@ -10,6 +10,7 @@ import { In, IsNull, MoreThan, type DataSource } from 'typeorm';
 import { SyncIssueRow, SyncRun } from '../db/entities';
 import type { SqlSession } from '../db/sql-session';
 import type { SyncIssue } from '../oneroster/issues';
+import { shorten } from '../oneroster/shorten';
 import type { SyncRequest, SyncResult } from './types';
 
 export async function fileDigest(file: string): Promise<{ sha256: string; size: number }> {
@@ -36,6 +37,9 @@ export async function startRun(ds: DataSource, req: SyncRequest, digest: { sha25
   return repo.save(repo.create({ ...fields, message: '' }));
 }
 
+/** the most of a run's one-line message its row keeps (TEXT; the message may quote the upload) */
+const RUN_MESSAGE_CHARS = 10_000;
+
 /**
  * Records a run's result and its issues on the sync's own session. An applied sync calls this
  * inside its transaction, just before the commit: the LMS changes and the record of them commit
@@ -48,7 +52,7 @@ export async function finishRun(db: SqlSession, result: SyncResult, reportPendin
   await db.run(`UPDATE sync_run SET status = $1, message = $2, counts = $3, timings = $4, error_count = $5, warning_count = $6,
       info_count = $7, finished_at = $8, duration_ms = $9, report_pending = ${pending}, mail_pending = ${pending}${passwords ? ', passwords_pending = $11, passwords_from_user_id = $12, password_source = $13' : ''}
     WHERE id = $10`, [
-    result.status, result.message.slice(0, 10_000), JSON.stringify(result.counts), JSON.stringify(result.timings),
+    result.status, shorten(result.message, RUN_MESSAGE_CHARS), JSON.stringify(result.counts), JSON.stringify(result.timings),
     result.issueTotals.error, result.issueTotals.warning, result.issueTotals.info, db.instant(result.finishedAt), result.durationMs, result.runId,
     ...(passwords ? [passwords.pending, passwords.fromUserId, passwords.source] : []),
   ]);

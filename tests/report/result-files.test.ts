@@ -1,11 +1,13 @@
-/** results/<upload>.json and .txt: content, atomic replacement, names that are not bare refused. */
+/** results/<upload>.json, .txt and .issues.csv: content, atomic replacement, names that are not bare refused. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { issuesCsv } from '../../src/report/issues-csv';
 import { writeResultFiles } from '../../src/report/result-files';
 import { resultJson, resultText } from '../../src/report/run-report';
+import { parseCsv } from '../cli/harness';
 import { sampleReport } from './fixtures';
 
 let root: string;
@@ -13,12 +15,13 @@ before(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), 'rosterdrop-results-
 after(() => { fs.rmSync(root, { recursive: true, force: true }); });
 
 describe('writeResultFiles', () => {
-  it('writes <upload>.json and <upload>.txt, creating the folder', async () => {
+  it('writes <upload>.json, <upload>.txt and <upload>.issues.csv, creating the folder', async () => {
     const dir = path.join(root, 'drop', 'district', 'results');
     const r = sampleReport();
     const written = await writeResultFiles(dir, 'roster.zip', r);
-    assert.deepEqual(written, { json: path.join(dir, 'roster.zip.json'), txt: path.join(dir, 'roster.zip.txt') });
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['roster.zip.json', 'roster.zip.txt'], 'no temp files left');
+    assert.deepEqual(written, { json: path.join(dir, 'roster.zip.json'), txt: path.join(dir, 'roster.zip.txt'), issues: path.join(dir, 'roster.zip.issues.csv') });
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['roster.zip.issues.csv', 'roster.zip.json', 'roster.zip.txt'], 'no temp files left');
+    assert.equal(fs.readFileSync(written.issues, 'utf8'), issuesCsv(r.issues));
     const json = JSON.parse(fs.readFileSync(written.json, 'utf8')) as unknown;
     assert.deepEqual(json, JSON.parse(JSON.stringify(resultJson(r))));
     assert.equal(fs.readFileSync(written.txt, 'utf8'), resultText(r));
@@ -41,7 +44,15 @@ describe('writeResultFiles', () => {
     const now = JSON.parse(fs.readFileSync(first.json, 'utf8')) as { runId: number; status: string };
     assert.deepEqual([now.runId, now.status], [2, 'succeeded']);
     assert.match(fs.readFileSync(first.txt, 'utf8'), /^succeeded: roster\.zip \(run 2\)\n/);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['roster.zip.json', 'roster.zip.txt']);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['roster.zip.issues.csv', 'roster.zip.json', 'roster.zip.txt']);
+    assert.deepEqual(parseCsv(fs.readFileSync(path.join(dir, 'roster.zip.issues.csv'), 'utf8')).length, 1 + sampleReport().issues.length);
+  });
+
+  it('writes an issues file of a run without issues too: header only, replacing an earlier upload\'s', async () => {
+    const dir = path.join(root, 'no-issues');
+    await writeResultFiles(dir, 'roster.zip', sampleReport());
+    const clean = await writeResultFiles(dir, 'roster.zip', sampleReport({ status: 'succeeded', issues: [], issueTotals: { error: 0, warning: 0, info: 0 } }));
+    assert.equal(fs.readFileSync(clean.issues, 'utf8'), 'severity,code,file,line,column,sourcedId,message\r\n');
   });
 
   it('leaves no temp file behind when the rename fails', async () => {

@@ -180,6 +180,41 @@ describe('composeMail', () => {
   });
 });
 
+describe('reports with many issues', () => {
+  // 3,000 issues as big as an issue can be (a 300-character sourcedId, a 2,000-character message): 6.9 MB as CSV
+  const big = Array.from({ length: 3000 }, (_, n) => issue({ line: n + 2, sourcedId: `${n}`.padEnd(300, 's'), message: `${n}`.padEnd(2000, 'm') }));
+  const many = sampleReport({ issues: big, issueTotals: { error: 3000, warning: 0, info: 0 }, issuesFile: 'results/roster.zip.issues.csv' });
+
+  it('the mail attaches at most 1 MiB of issues and says how many it left out and where all are', () => {
+    const mail = composeMail(many);
+    const csv = mail.attachments[0].content;
+    assert.ok(Buffer.byteLength(csv) <= 1024 * 1024, `${Buffer.byteLength(csv)} bytes`);
+    const attached = parseCsv(csv).length - 1;
+    assert.ok(attached > 100 && attached < 3000, `${attached}`);
+    assert.deepEqual(parseCsv(csv).slice(1).map((r) => r[3]), big.slice(0, attached).map((i) => String(i.line)), 'the first ones, in order');
+    const sentence = `The attached issues.csv holds the first ${attached.toLocaleString('en-US')}; ${(3000 - attached).toLocaleString('en-US')} more issues were ` +
+      'left out to keep this mail small. All 3,000 are in results/roster.zip.issues.csv in the upload folder.';
+    assert.ok(mail.text.includes(`Issues: 3,000 errors, 0 warnings, 0 info. ${sentence}`), mail.text.slice(0, 2000));
+    assert.ok(mail.html.includes(sentence));
+    assert.ok(Buffer.byteLength(mail.text) < 64_000 && Buffer.byteLength(mail.html) < 64_000, 'the first 20 errors, each cut short');
+    const noFile = composeMail({ ...many, issuesFile: undefined }).text;
+    assert.match(noFile, /All 3,000 are in `rosterdrop run show 42 --issues-csv issues\.csv` on the server\./);
+  });
+
+  it('the JSON lists at most 1 MiB of issues and counts the rest; the .txt names the full list', () => {
+    const json = resultJson(many);
+    const listed = json.issues as unknown[];
+    assert.ok(Buffer.byteLength(JSON.stringify(listed)) <= 1024 * 1024);
+    assert.ok(listed.length > 100 && listed.length < 3000);
+    assert.equal(json.issuesNotListed, 3000 - listed.length);
+    assert.equal(json.issuesFile, 'results/roster.zip.issues.csv');
+    assert.ok(Buffer.byteLength(JSON.stringify(json, null, 2)) < 1.2 * 1024 * 1024);
+    const text = resultText(many);
+    assert.match(text, /^Issues: 3,000 errors, 0 warnings, 0 info\. The full list is in results\/roster\.zip\.issues\.csv\.$/m);
+    assert.ok(Buffer.byteLength(text) < 64_000);
+  });
+});
+
 describe('shortDuration', () => {
   it('is compact', () => {
     assert.deepEqual([83, 4_250, 42_000, 72_000, 60_000, 7_530_000].map(shortDuration), ['83 ms', '4.2s', '42s', '1m 12s', '1m 0s', '2h 5m']);
@@ -192,7 +227,7 @@ describe('result files', () => {
     const r = sampleReport();
     const json = resultJson(r);
     assert.deepEqual(Object.keys(json), ['runId', 'domain', 'file', 'sha256', 'status', 'validateOnly', 'forced', 'message', 'counts', 'issueTotals',
-      'issuesDropped', 'issues', 'startedAt', 'finishedAt', 'durationMs', 'uploadedBy']);
+      'issuesDropped', 'issues', 'issuesNotListed', 'issuesFile', 'startedAt', 'finishedAt', 'durationMs', 'uploadedBy']);
     const back = JSON.parse(JSON.stringify(json)) as Record<string, unknown>;
     assert.deepEqual(back.domain, { userspace: 'district', name: 'Grand Bend ISD' });
     assert.equal(back.file, 'roster.zip');
@@ -201,6 +236,8 @@ describe('result files', () => {
     assert.equal(back.finishedAt, '2025-01-31T14:05:12.000Z');
     assert.deepEqual((back.counts as Record<string, unknown>).users, { created: 5, updated: 2, unchanged: 1200, removed: 1, restored: 0 });
     assert.deepEqual(back.issues, r.issues);
+    assert.equal(back.issuesNotListed, 0);
+    assert.equal(back.issuesFile, null, 'no issues file named when none was written');
     assert.deepEqual(Object.keys((back.issues as object[])[0]), ['severity', 'code', 'file', 'line', 'column', 'sourcedId', 'message']);
     assert.equal(back.uploadedBy, 'district/alice');
   });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../errors';
 import { message, type CliContext } from '../context';
-import { issuesCsv, plural } from '../output';
+import { issuesCsvChunks, plural } from '../output';
 import { wholeNumber } from './common';
 
 interface ShowOptions { json?: boolean; issuesCsv?: string; showIssues: number }
@@ -28,10 +28,11 @@ export function registerRun(program: Command, cli: CliContext): void {
         const domain = await ds.getRepository(Domain).findOneBy({ id: row.domainId });
         const issues = await loadIssues(ds, runId);
         const report = reportFromRun(row, domain?.userspace ?? `#${row.domainId}`, issues);
-        if (opts.issuesCsv === '-') { process.stdout.write(issuesCsv(issues)); return; }
+        // in pieces: ten thousand issues never become one string
+        if (opts.issuesCsv === '-') { for (const piece of issuesCsvChunks(issues)) process.stdout.write(piece); return; }
         if (opts.issuesCsv) {
           try {
-            fs.writeFileSync(opts.issuesCsv, issuesCsv(issues));
+            writeChunks(opts.issuesCsv, issuesCsvChunks(issues));
           } catch (err) {
             throw new CliError(`cannot write ${opts.issuesCsv}: ${message(err)}`);
           }
@@ -41,4 +42,13 @@ export function registerRun(program: Command, cli: CliContext): void {
         if (opts.issuesCsv) cli.err(`wrote ${plural(issues.length, 'issue')} to ${opts.issuesCsv}`);
       });
     }));
+}
+
+function writeChunks(file: string, pieces: Iterable<string>): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (const piece of pieces) fs.writeFileSync(fd, piece);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

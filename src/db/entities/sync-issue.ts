@@ -1,5 +1,5 @@
 import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from 'typeorm';
-import type { Severity } from '../../oneroster/issues';
+import { ISSUE_TEXT_LIMITS, type Severity } from '../../oneroster/issues';
 import { SyncRun } from './sync-run';
 
 @Entity('sync_issue')
@@ -22,18 +22,20 @@ export class SyncIssueRow {
   @Column({ type: 'varchar', length: 48 })
   code: string;
 
-  @Column({ type: 'varchar', length: 255, nullable: true })
+  // the lengths are the limits issues are shortened to (oneroster/issues.ts)
+  @Column({ type: 'varchar', length: ISSUE_TEXT_LIMITS.file, nullable: true })
   file: string | null;
 
   @Column({ type: 'integer', nullable: true })
   line: number | null;
 
-  @Column({ name: 'column_name', type: 'varchar', length: 255, nullable: true })
+  @Column({ name: 'column_name', type: 'varchar', length: ISSUE_TEXT_LIMITS.column, nullable: true })
   column: string | null;
 
-  @Column({ name: 'sourced_id', type: 'varchar', length: 300, nullable: true })
+  @Column({ name: 'sourced_id', type: 'varchar', length: ISSUE_TEXT_LIMITS.sourcedId, nullable: true })
   sourcedId: string | null;
 
+  /** at most ISSUE_TEXT_LIMITS.message characters */
   @Column({ type: 'text' })
   message: string;
 }
