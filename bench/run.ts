@@ -21,8 +21,8 @@
  *   BENCH_RESULTS_DIR   where latest.md / latest.json go (default bench/results)
  *   BENCH_TIMEOUT_S     per-operation time limit (default 7200)
  *   BENCH_VERBOSE       1 = show the children's stderr
- *   BENCH_ONLY          sync | ftps | daemon, or a comma-separated list: run only these parts (default:
- *                       all three, in that order). A part not run keeps its figures from the previous
+ *   BENCH_ONLY          sync | ftps | daemon | flood, or a comma-separated list: run only these parts
+ *                       (default: all four, in that order). A part not run keeps its figures from the previous
  *                       latest.json, marked as carried over.
  *
  * The FTPS part (bench/ftps-upload.ts): upload throughput of a BENCH_FTPS_MB (300) MB file with curl
@@ -33,6 +33,9 @@
  * loopback SMTP server: upload end → report mail for a small zip (BENCH_DAEMON_RUNS, default 10;
  * target < 2 s), and BENCH_DAEMON_DOMAINS (20) domains uploading at once (throughput, queue wait vs
  * sync duration, every run exactly once). See bench/README.md.
+ *
+ * The flood part (bench/command-flood.ts): the daemon's peak RSS and another tenant's NOOP latency
+ * while one connection pipelines BENCH_FLOOD_MB (32) MB of commands without reading a reply.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -43,6 +46,7 @@ import { ENTITY_KINDS, type SyncCounts } from '../src/sync/types';
 import type { BaselineResult } from './baseline';
 import type { FloorResult } from './floors';
 import { renderDaemonMarkdown, runDaemonBench, type DaemonReport } from './daemon';
+import { renderFloodMarkdown, runFloodBench, type FloodReport } from './command-flood';
 import { runInterruptCleanups } from './interrupt';
 import { renderFtpsMarkdown, runFtpsBench, type FtpsReport } from './ftps-upload';
 import type { GeneratedRoster } from './generate';
@@ -654,7 +658,7 @@ async function runSyncBench(): Promise<BenchReport> {
 // ------------------------------------------------------------------------------------------------
 // parts and results file
 
-const BENCH_PARTS = ['sync', 'ftps', 'daemon'] as const;
+const BENCH_PARTS = ['sync', 'ftps', 'daemon', 'flood'] as const;
 type BenchPart = (typeof BENCH_PARTS)[number];
 
 function benchParts(): BenchPart[] {
@@ -667,8 +671,8 @@ function benchParts(): BenchPart[] {
   return BENCH_PARTS.filter((p) => parts.includes(p));
 }
 
-/** latest.json: the sync report's fields (once the sync part has run) plus `ftps` and `daemon`. */
-type ResultsFile = Partial<BenchReport> & { ftps?: FtpsReport | null; daemon?: DaemonReport | null };
+/** latest.json: the sync report's fields (once the sync part has run) plus `ftps`, `daemon` and `flood`. */
+type ResultsFile = Partial<BenchReport> & { ftps?: FtpsReport | null; daemon?: DaemonReport | null; flood?: FloodReport | null };
 
 function readPreviousResults(dir: string): ResultsFile | null {
   try {
@@ -694,7 +698,9 @@ function appendSection(md: string, section: string, carriedNote: string | null):
   return `${md}\n${section.slice(0, cut)}\n\n${carriedNote ? `> ${carriedNote}\n\n` : ''}${section.slice(cut + 2)}\n`;
 }
 
-function renderResults(parts: BenchPart[], sync: PartResult<BenchReport>, ftps: PartResult<FtpsReport>, daemon: PartResult<DaemonReport>): string {
+function renderResults(
+  parts: BenchPart[], sync: PartResult<BenchReport>, ftps: PartResult<FtpsReport>, daemon: PartResult<DaemonReport>, flood: PartResult<FloodReport>,
+): string {
   const thisRun = `this run: BENCH_ONLY=${parts.join(',')}`;
   let md: string;
   if (sync.report) {
@@ -711,6 +717,9 @@ function renderResults(parts: BenchPart[], sync: PartResult<BenchReport>, ftps: 
   }
   if (daemon.report) {
     md = appendSection(md, renderDaemonMarkdown(daemon.report), daemon.carried ? `Daemon figures carried over from the run of ${daemon.report.date} (${thisRun}).` : null);
+  }
+  if (flood.report) {
+    md = appendSection(md, renderFloodMarkdown(flood.report), flood.carried ? `Flood figures carried over from the run of ${flood.report.date} (${thisRun}).` : null);
   }
   return md;
 }
@@ -765,8 +774,26 @@ async function main(): Promise<void> {
     daemonCarried = true;
   }
 
-  const md = renderResults(parts, { report: sync, carried: syncCarried }, { report: ftps, carried: ftpsCarried }, { report: daemon, carried: daemonCarried });
-  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon };
+  let flood: FloodReport | null = null;
+  let floodCarried = false;
+  if (parts.includes('flood')) {
+    log('command flood: daemon memory and another tenant\'s NOOP latency');
+    flood = await runFloodBench({
+      tmpBase: process.env.BENCH_TMPDIR || os.tmpdir(),
+      keep: process.env.BENCH_KEEP === '1',
+      verbose: process.env.BENCH_VERBOSE === '1',
+      log,
+    });
+  } else if (previous?.flood) {
+    flood = previous.flood;
+    floodCarried = true;
+  }
+
+  const md = renderResults(
+    parts, { report: sync, carried: syncCarried }, { report: ftps, carried: ftpsCarried }, { report: daemon, carried: daemonCarried },
+    { report: flood, carried: floodCarried },
+  );
+  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon, flood };
   fs.mkdirSync(resultsDir, { recursive: true });
   fs.writeFileSync(path.join(resultsDir, 'latest.md'), md);
   fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);

@@ -59,6 +59,8 @@ export function loadFtpsSettings(env: NodeJS.ProcessEnv): FtpsSettings {
       minPort: int(env, 'ROSTERDROP_FTPS_PASV_MIN', 50000, 1024, 65535),
       maxPort: int(env, 'ROSTERDROP_FTPS_PASV_MAX', 50099, 1024, 65535),
       advertisedAddress: str(env, 'ROSTERDROP_FTPS_PASV_ADDRESS'),
+      maxPerUser: int(env, 'ROSTERDROP_FTPS_PASV_PER_USER', 4, 1, 65535),
+      maxPerDomain: int(env, 'ROSTERDROP_FTPS_PASV_PER_DOMAIN', 8, 1, 65535),
     },
     allowActiveMode: bool(env, 'ROSTERDROP_FTPS_ACTIVE_MODE', false),
     maxUploadBytes: int(env, 'ROSTERDROP_FTPS_MAX_UPLOAD_MB', 2048, 1, 1_048_576) * 1024 * 1024,
@@ -80,6 +82,7 @@ export function loadFtpsSettings(env: NodeJS.ProcessEnv): FtpsSettings {
       idleMs: int(env, 'ROSTERDROP_FTPS_IDLE_TIMEOUT_S', 300, 1, 86_400) * SECOND,
       transferStallMs: int(env, 'ROSTERDROP_FTPS_STALL_TIMEOUT_S', 60, 1, 3600) * SECOND,
       dataConnectMs: int(env, 'ROSTERDROP_FTPS_DATA_CONNECT_TIMEOUT_S', 15, 1, 600) * SECOND,
+      passiveUnusedMs: int(env, 'ROSTERDROP_FTPS_PASV_UNUSED_TIMEOUT_S', 30, 1, 3600) * SECOND,
     },
   };
   if (settings.passive.minPort > settings.passive.maxPort) {

@@ -12,41 +12,47 @@ export class LineTooLongError extends Error {
   }
 }
 
-/** Collects bytes into lines (CRLF or a bare LF); holds at most `maxLineBytes` of an open line. */
+/**
+ * Holds a connection's unread input and hands it out a line at a time, when the connection is ready
+ * for the next command: pipelined lines wait here as bytes, never as parsed commands (issue 17: a
+ * flood of `HELP` lines became millions of queued commands). The connection bounds `buffered`.
+ */
 export class LineBuffer {
-  private pending = Buffer.alloc(0);
-  /** the bytes of the last push (with what was pending) and where each of its lines ended */
-  private last: Buffer = Buffer.alloc(0);
-  private ends: number[] = [];
+  private pending: Buffer = Buffer.alloc(0);
 
   constructor(private readonly maxLineBytes: number) {}
 
-  /** Lines completed by this chunk, without their terminators; throws when a line is too long. */
-  push(chunk: Buffer): Buffer[] {
-    let data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    const lines: Buffer[] = [];
-    this.last = data;
-    this.ends = [];
-    for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a)) {
-      const end = nl > 0 && data[nl - 1] === 0x0d ? nl - 1 : nl;
-      if (end > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
-      lines.push(data.subarray(0, end));
-      data = data.subarray(nl + 1);
-      this.ends.push(this.last.length - data.length);
+  push(chunk: Buffer): void {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+  }
+
+  /** bytes held: lines not taken yet and an unfinished one */
+  get buffered(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * The next complete line (CRLF or a bare LF), without its terminator, or null; throws when a line
+   * is too long, also before its end arrives.
+   */
+  next(): Buffer | null {
+    const nl = this.pending.indexOf(0x0a);
+    if (nl === -1) {
+      if (this.pending.length > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
+      return null;
     }
-    if (data.length > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
-    this.pending = Buffer.from(data);
-    return lines;
+    const end = nl > 0 && this.pending[nl - 1] === 0x0d ? nl - 1 : nl;
+    if (end > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
+    const line = this.pending.subarray(0, end);
+    this.pending = this.pending.subarray(nl + 1);
+    return line;
   }
 
-  /** The bytes that came after line `index` of the last push, as they arrived. */
-  restAfter(index: number): Buffer {
-    return Buffer.from(this.last.subarray(this.ends[index]));
-  }
-
-  /** Forgets buffered bytes: plaintext that followed AUTH TLS must never run inside TLS. */
-  discard(): void {
+  /** Everything after the lines taken so far, as it arrived; the buffer is empty afterwards (AUTH TLS). */
+  takeRest(): Buffer {
+    const rest = this.pending;
     this.pending = Buffer.alloc(0);
+    return rest;
   }
 }
 

@@ -4,6 +4,11 @@
  * the policy gate (policy.ts) and then a handler (commands/). AUTH TLS switches to TLS
  * synchronously and drops anything pipelined behind it (defects 1 and 2); the connection keeps its
  * own TLS state (connection-tls.ts) so its data connections can resume its TLS session.
+ *
+ * A client may pipeline, but what it costs is bounded (issue 17 #1): the next line is taken only
+ * when the previous command's reply has been handed to the socket (ftp-srv's reply waits for the
+ * write), and the socket is paused while more than INPUT_HIGH_WATER bytes wait unread, so a client
+ * that never reads its replies stops being read, and the TCP window holds the rest of its flood.
  */
 import tls from 'node:tls';
 import type { Socket } from 'node:net';
@@ -15,6 +20,7 @@ import type { DropFileSystem } from './drop-fs';
 import { FtpSrvConnectionBase, type FtpCommand, type FtpSrvLog, type FtpSrvServer } from './ftp-srv-internals';
 import { isTlsMethod } from './commands/session';
 import type { ConnectionTls } from './connection-tls';
+import type { PassiveQuota } from './passive-quota';
 import { gateCommand } from './policy';
 import type { Authenticator, DropServerConfig, Grant, UploadSink } from './types';
 
@@ -26,11 +32,17 @@ export interface ConnectionDeps {
   sink: UploadSink;
   admission: Admission;
   ports: PassivePorts;
+  passiveQuota: PassiveQuota;
   logger: Logger;
   handlers: ReadonlyMap<string, CommandHandler>;
 }
 
 export type CommandHandler = (conn: DropConnection, command: FtpCommand) => Promise<unknown> | unknown;
+
+/** Unread input above which the socket is paused (at least one whole line of the maximum length). */
+const INPUT_HIGH_WATER = 16 * 1024;
+/** How long a closing reply may take to leave: a client that reads nothing must not hold the close. */
+const CLOSE_REPLY_MS = 2000;
 
 /** ftp-srv's own logging is replaced: it logged PASS in clear text at trace level (defect 14). */
 const quietLog: FtpSrvLog = {
@@ -52,10 +64,12 @@ export class DropConnection extends FtpSrvConnectionBase {
   transferring = false;
   /** a command is being handled (a slow login, say): the client is waiting on us, not idle */
   private busy = false;
+  /** a command (gate, handler, reply) is in progress: the next line waits */
+  private running = false;
   tlsState: ConnectionTls | null = null;
   channel: DataChannel | null = null;
   private readonly lines: LineBuffer;
-  private queue: Promise<void> = Promise.resolve();
+  private readonly inputHighWater: number;
   private closed = false;
   private idleTimer: NodeJS.Timeout | null = null;
   private loginTimer: NodeJS.Timeout | null = null;
@@ -72,6 +86,7 @@ export class DropConnection extends FtpSrvConnectionBase {
     this.deps = deps;
     this.logger = deps.logger.child({ session: this.id.slice(0, 8), ip: peerIp });
     this.lines = new LineBuffer(deps.config.maxCommandLineBytes);
+    this.inputHighWater = Math.max(INPUT_HIGH_WATER, deps.config.maxCommandLineBytes + 2);
     if (implicit) {
       this.tlsState = implicit.tls;
       this.isSecure = true;
@@ -94,35 +109,46 @@ export class DropConnection extends FtpSrvConnectionBase {
   override _handleData(data: Buffer): void {
     if (this.awaitingTls || this.closed) return; // plaintext after AUTH TLS is dropped
     this.touch();
-    let lines: Buffer[];
-    try {
-      lines = this.lines.push(data);
-    } catch (err) {
-      if (err instanceof LineTooLongError) void this.shut(500, 'Command line too long');
-      return;
-    }
-    for (const [i, raw] of lines.entries()) {
+    this.lines.push(data);
+    this.pump();
+  }
+
+  /** Starts the next buffered command unless one is running, and pauses or resumes the input. */
+  private pump(): void {
+    while (!this.running && !this.closed && !this.awaitingTls) {
+      let raw: Buffer | null;
+      try {
+        raw = this.lines.next();
+      } catch (err) {
+        if (err instanceof LineTooLongError) void this.shut(500, 'Command line too long');
+        return;
+      }
+      if (raw === null) break;
       const command = parseCommand(raw.toString('utf8'));
       if (command.directive === 'AUTH' && !this.isSecure && isTlsMethod(command.arg)) {
         // Nothing that came after AUTH may run: it was sent in clear (STARTTLS injection). Only a TLS
         // handshake record (0x16) is kept, for TLS itself: a client that did not wait for the 234.
         // (An AUTH that starts no TLS is refused by its handler and the connection reads on.)
-        const rest = this.lines.restAfter(i);
+        const rest = this.lines.takeRest();
         this.earlyTls = rest[0] === 0x16 ? rest : null;
         this.awaitingTls = true;
-        this.lines.discard();
         this.commandSocket.pause();
-        this.enqueue(command);
-        return;
       }
-      this.enqueue(command);
+      this.start(command);
     }
+    if (this.closed || this.awaitingTls) return;
+    if (this.lines.buffered > this.inputHighWater) this.commandSocket.pause();
+    else this.commandSocket.resume();
   }
 
-  private enqueue(command: FtpCommand): void {
-    this.queue = this.queue.then(() => this.run(command)).catch((err: unknown) => {
+  private start(command: FtpCommand): void {
+    this.running = true;
+    this.run(command).catch((err: unknown) => {
       this.logger.error('command handler failed', { directive: command.directive, error: describe(err) });
       return this.reply(500, 'Internal error').catch(() => undefined);
+    }).finally(() => {
+      this.running = false;
+      this.pump();
     });
   }
 
@@ -186,8 +212,11 @@ export class DropConnection extends FtpSrvConnectionBase {
     this.loginTimer = null;
   }
 
-  /** A fresh data channel; the previous one (and its listener) is closed first (defect 6). */
-  newChannel(): DataChannel {
+  /**
+   * A fresh data channel; the previous one (and its listener) is closed first (defect 6). `onEnded`
+   * gives back what the channel holds (its passive port slot) when it is over.
+   */
+  newChannel(onEnded?: () => void): DataChannel {
     this.closeChannel();
     const { config } = this.deps;
     this.channel = new DataChannel({
@@ -195,7 +224,10 @@ export class DropConnection extends FtpSrvConnectionBase {
       tls: this.tlsState as ConnectionTls,
       requireSessionReuse: config.requireTlsSessionReuse,
       connectTimeoutMs: config.timeouts.dataConnectMs,
+      unusedMs: config.timeouts.passiveUnusedMs,
       onRefused: (reason, ip) => this.logger.warn('data connection refused', { reason, from: ip }),
+      onUnused: (port) => this.logger.info('passive port closed unused', { login: this.grant?.login, port, unusedMs: config.timeouts.passiveUnusedMs }),
+      onEnded,
     });
     return this.channel;
   }
@@ -211,17 +243,18 @@ export class DropConnection extends FtpSrvConnectionBase {
     if (this.idleTimer) this.idleTimer.refresh();
     else {
       this.idleTimer = setTimeout(() => {
-        // A transfer is governed by the stall timer on its data socket, a login by the login timer.
-        if (this.transferring || this.busy) this.touch();
+        // A transfer is governed by the stall timer on its data socket, a login by the login timer;
+        // a command whose reply has not left is waiting on the client, which is idle.
+        if (this.transferring || (this.busy && this.commandSocket.writableLength === 0)) this.touch();
         else void this.shut(421, 'Idle timeout');
       }, this.deps.config.timeouts.idleMs);
     }
   }
 
-  /** Replies (when the socket still takes it) and closes the connection. */
+  /** Replies (when the socket still takes it, briefly) and closes the connection. */
   async shut(code: number, message: string): Promise<void> {
     if (this.closed) return;
-    await this.close(code, message).catch(() => undefined);
+    await settledWithin(this.reply(code, message), CLOSE_REPLY_MS);
     this.cleanup();
   }
 
@@ -234,6 +267,17 @@ export class DropConnection extends FtpSrvConnectionBase {
     this.commandSocket.destroy();
     this.onEnded(); // not an event: ftp-srv removes all listeners when the socket closes
   }
+}
+
+/** Resolves when `work` settles or after `ms`, whichever is first. */
+function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    work.catch(() => undefined).finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 export function describe(err: unknown): string {

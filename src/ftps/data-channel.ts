@@ -12,7 +12,8 @@
  * - the channel is connected at TCP accept (the caller sends 150 at once: lftp and Python begin the
  *   data handshake only after it) and ready once the TLS handshake is done (and resumed, when
  *   resumption is required): nothing is written or ended before it;
- * - a channel has one listener, closed when a new PASV/EPSV replaces it or the transfer ends;
+ * - a channel has one listener, closed when a new PASV/EPSV replaces it or the transfer ends, or
+ *   when neither a data connection nor a transfer command has used it for `unusedMs` (issue 17 #2);
  * - whether the client ended the upload with TLS close_notify is observable (`endedCleanly`), so a
  *   truncated upload is never mistaken for a complete one (defect 16).
  */
@@ -130,6 +131,12 @@ export interface ChannelOptions {
   connectTimeoutMs: number;
   /** a refused data connection (wrong address, no resumption), for the log */
   onRefused(reason: string, ip: string): void;
+  /** a passive listener that no data connection and no transfer command used within this is closed */
+  unusedMs: number;
+  /** the listener on `port` was closed unused, for the log */
+  onUnused(port: number): void;
+  /** the channel is over (closed, or its listener closed unused); called once */
+  onEnded?(): void;
 }
 
 /** Data connections from the peer whose TLS handshake is still running, at most. */
@@ -144,14 +151,23 @@ export class DataChannel {
   private candidates = new Set<DataSocket>();
   /** a data connection from the peer was opened (its TLS may still be pending) */
   private accepted = false;
+  private unusedTimer: NodeJS.Timeout | null = null;
+  private ended = false;
 
   constructor(private readonly opts: ChannelOptions) {}
 
   /** Passive mode: listen for the client; returns the port to announce. */
   async listen(ports: PassivePorts, host: string): Promise<number> {
-    this.server = await ports.listen(host, (socket) => this.accept(socket));
+    const server = await ports.listen(host, (socket) => this.accept(socket));
+    if (this.ended) {
+      server.close(); // closed while the port was being bound (the connection went away)
+      throw new DataChannelError(426, 'Data connection closed');
+    }
+    this.server = server;
     this.server.on('error', () => undefined);
-    return (this.server.address() as net.AddressInfo).port;
+    const port = (this.server.address() as net.AddressInfo).port;
+    this.unusedTimer = setTimeout(() => this.expire(port), this.opts.unusedMs);
+    return port;
   }
 
   /** Active mode: connect to the client's own address, ports >= 1024 only. */
@@ -175,6 +191,7 @@ export class DataChannel {
   }
 
   private async until(done: () => boolean): Promise<void> {
+    this.used(); // a transfer command waits for it: the connect timeout governs from here
     const timer = setTimeout(() => this.fail(new DataChannelError(425, 'No data connection established')), this.opts.connectTimeoutMs);
     try {
       while (!done() && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -185,12 +202,29 @@ export class DataChannel {
   }
 
   close(): void {
+    this.used();
     this.server?.close();
     this.server = null;
     for (const c of this.candidates) c.destroy();
     this.candidates.clear();
     this.ready?.destroy();
     this.fail(new DataChannelError(426, 'Data connection closed'));
+    if (!this.ended) {
+      this.ended = true;
+      this.opts.onEnded?.();
+    }
+  }
+
+  private used(): void {
+    if (this.unusedTimer) clearTimeout(this.unusedTimer);
+    this.unusedTimer = null;
+  }
+
+  /** Nobody used the passive port: it is closed, so that it counts no more against anyone. */
+  private expire(port: number): void {
+    this.fail(new DataChannelError(425, 'The passive port was closed unused; send PASV again'));
+    this.close();
+    this.opts.onUnused(port);
   }
 
   private accept(socket: net.Socket): void {
@@ -209,6 +243,7 @@ export class DataChannel {
   }
 
   private adopt(socket: net.Socket): void {
+    this.used();
     socket.setNoDelay(true);
     const data = new DataSocket(socket, this.opts.tls);
     this.accepted = true;

@@ -125,7 +125,9 @@ export class DropFileSystem {
         if (entry.name.startsWith('.')) continue; // temp uploads and other hidden names
         const isArea = (AREAS as readonly string[]).includes(location.area ? `${location.area}/${entry.name}` : entry.name);
         if (isArea ? !entry.isDirectory() : !entry.isFile()) continue; // never symlinks
-        out.push(named(await lstat(path.join(dir, entry.name)), entry.name));
+        // The intake moves uploads away while we list (issue 17 #3): one gone since readdir is skipped.
+        const stat = await lstat(path.join(dir, entry.name)).catch(unlessGone);
+        if (stat) out.push(named(stat, entry.name));
       }
       if (location.area === '' && location.userspace === this.grant.home && this.grant.subdomains.length) {
         out.push(named(await lstat(this.dropRoot), DOMAINS_DIR));
@@ -211,6 +213,11 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw err instanceof FtpFsError ? err : new FtpFsError(550, 'Requested action not taken');
   }
+}
+
+function unlessGone(err: unknown): null {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+  throw err;
 }
 
 function named(stat: import('node:fs').Stats, name: string): ListedStat {

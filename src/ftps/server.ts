@@ -15,6 +15,7 @@ import { commandHandlers } from './commands';
 import { DropConnection, type ConnectionDeps } from './connection';
 import { ConnectionTls } from './connection-tls';
 import { PassivePorts } from './data-channel';
+import { PassiveQuota } from './passive-quota';
 import { FtpSrv, type FtpSrvServer } from './ftp-srv-internals';
 import type { Authenticator, DropServerConfig, TlsMaterial, UploadSink } from './types';
 
@@ -55,6 +56,7 @@ export class DropServer {
       config, authenticator, sink, logger,
       admission: new Admission(config.connections, config.login),
       ports: new PassivePorts(config.passive.minPort, config.passive.maxPort),
+      passiveQuota: new PassiveQuota(config.passive.maxPerUser, config.passive.maxPerDomain),
       // One TLS state per control connection: its data connections resume that session, and no other.
       connectionTls: () => new ConnectionTls(this.makeContext(this.material)),
       handlers: commandHandlers(),

@@ -9,6 +9,10 @@ export interface PassiveConfig {
   maxPort: number;
   /** address told to clients in PASV replies (NAT); null: the address the client connected to */
   advertisedAddress: string | null;
+  /** passive ports one user may hold at once (open listeners and transfers), over all connections */
+  maxPerUser: number;
+  /** passive ports the users of one domain may hold at once */
+  maxPerDomain: number;
 }
 
 export interface LoginLimits {
@@ -36,8 +40,10 @@ export interface Timeouts {
   idleMs: number;
   /** a data connection that moves no bytes */
   transferStallMs: number;
-  /** between PASV and the client's data connection */
+  /** between a transfer command and the client's data connection */
   dataConnectMs: number;
+  /** a passive port that no data connection and no transfer command used: closed, and counted no more */
+  passiveUnusedMs: number;
 }
 
 export interface TlsMaterial {

@@ -24,6 +24,7 @@ import winston from 'winston';
 import type { CompletedUpload, UploadSink } from '../../src/ftps/types';
 import type { Logger } from '../../src/util/logger';
 import { ADMIN_LOGIN, ADMIN_PASSWORD, domainDir, hiddenFiles, run, startFtps, visibleFiles, type ConfigPatch, type FtpsFixture, type RunResult } from '../helpers/ftps';
+import { lftp as lftpSession, lftpQuote } from '../helpers/lftp';
 import { makeZip, tempDir } from '../helpers/zip';
 
 /** Logins (each with one upload) per client in a row: the AUTH TLS race needs repetitions to show. */
@@ -167,17 +168,8 @@ function curlRoundTrip(mode: 'explicit' | 'implicit', opts: { oneTransferPerLogi
 
 // ---- lftp -------------------------------------------------------------------------------------
 
-const lftpQuote = (s: string): string => `"${s.replace(/(["\\])/g, '\\$1')}"`;
-
-const LFTP_SETTINGS = [
-  'set ssl:verify-certificate no', 'set ftp:ssl-force true', 'set ftp:ssl-protect-data true',
-  // No silent retries: a failed attempt must fail the run, not be repeated behind our back.
-  'set net:max-retries 1', 'set net:timeout 15', 'set cmd:fail-exit true',
-];
-
-async function lftp({ fx }: Server, commands: string[]): Promise<RunResult> {
-  const script = [...LFTP_SETTINGS, `open --env-password -u ${lftpQuote(ADMIN_LOGIN)} ftp://${HOST}:${fx.port}`, ...commands].join('; ');
-  return run('lftp', ['-c', script], { env: { LFTP_PASSWORD: ADMIN_PASSWORD, HOME: fx.dataDir }, timeoutMs: 40_000 });
+function lftp({ fx }: Server, commands: string[]): Promise<RunResult> {
+  return lftpSession(fx, commands);
 }
 
 const lftpRoundTrip: RoundTrip = async (server, upload) => {

@@ -13,26 +13,42 @@ import { isUploadName, resolveVirtual } from '../../src/ftps/drop-fs';
 import { descendants, parseLogin } from '../../src/ftps/lms-authenticator';
 import { gateCommand } from '../../src/ftps/policy';
 
+/** Every complete line of `chunk` (and what was buffered before it). */
+function lines(buffer: LineBuffer, chunk: string): string[] {
+  buffer.push(Buffer.from(chunk));
+  const out: string[] = [];
+  for (let line = buffer.next(); line !== null; line = buffer.next()) out.push(String(line));
+  return out;
+}
+
 describe('command framing', () => {
   it('joins a command split across segments and splits pipelined ones; CRLF or bare LF', () => {
-    const lines = new LineBuffer(100);
-    assert.deepEqual(lines.push(Buffer.from('US')), []);
-    assert.deepEqual(lines.push(Buffer.from('ER a/b\r\nNOOP\nPA')).map(String), ['USER a/b', 'NOOP']);
-    assert.deepEqual(lines.push(Buffer.from('SS x\r\n')).map(String), ['PASS x']);
+    const buffer = new LineBuffer(100);
+    assert.deepEqual(lines(buffer, 'US'), []);
+    assert.deepEqual(lines(buffer, 'ER a/b\r\nNOOP\nPA'), ['USER a/b', 'NOOP']);
+    assert.deepEqual(lines(buffer, 'SS x\r\n'), ['PASS x']);
   });
 
   it('refuses a line over the limit, even before its end arrives', () => {
-    const lines = new LineBuffer(10);
-    assert.throws(() => lines.push(Buffer.from('x'.repeat(11))), LineTooLongError);
-    assert.throws(() => new LineBuffer(10).push(Buffer.from(`${'x'.repeat(11)}\r\n`)), LineTooLongError);
-    assert.deepEqual(new LineBuffer(10).push(Buffer.from(`${'x'.repeat(10)}\r\n`)).map(String), ['x'.repeat(10)]);
+    assert.throws(() => lines(new LineBuffer(10), 'x'.repeat(11)), LineTooLongError);
+    assert.throws(() => lines(new LineBuffer(10), `${'x'.repeat(11)}\r\n`), LineTooLongError);
+    assert.deepEqual(lines(new LineBuffer(10), `${'x'.repeat(10)}\r\n`), ['x'.repeat(10)]);
   });
 
-  it('discard() forgets what was buffered (plaintext behind AUTH TLS)', () => {
-    const lines = new LineBuffer(100);
-    lines.push(Buffer.from('USER inj'));
-    lines.discard();
-    assert.deepEqual(lines.push(Buffer.from('ected\r\n')).map(String), ['ected']);
+  it('keeps pipelined lines as bytes until they are taken, one at a time', () => {
+    const buffer = new LineBuffer(100);
+    buffer.push(Buffer.from('NOOP\r\nHELP\r\nSY'));
+    assert.equal(buffer.buffered, 14);
+    assert.equal(String(buffer.next()), 'NOOP');
+    assert.equal(buffer.buffered, 8);
+  });
+
+  it('takeRest() hands over and forgets what followed the lines taken (plaintext behind AUTH TLS)', () => {
+    const buffer = new LineBuffer(100);
+    buffer.push(Buffer.from('AUTH TLS\r\nUSER inj'));
+    assert.equal(String(buffer.next()), 'AUTH TLS');
+    assert.equal(String(buffer.takeRest()), 'USER inj');
+    assert.deepEqual(lines(buffer, 'ected\r\n'), ['ected']);
   });
 
   it('keeps arguments verbatim: quotes, spaces, -x words (stock ftp-srv mangled them)', () => {

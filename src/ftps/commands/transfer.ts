@@ -7,6 +7,7 @@ import { describe, type CommandHandler, type DropConnection } from '../connectio
 import { DataChannelError, type DataSocket } from '../data-channel';
 import { FtpFsError } from '../drop-fs';
 import { formatListLine } from '../ftp-srv-internals';
+import type { Grant } from '../types';
 import { receiveUpload, UploadError } from '../upload-receiver';
 
 /** The reply for a failure with a code of ours; anything else is a generic 451 (no paths leak). */
@@ -15,9 +16,22 @@ function failureReply(err: unknown): [number, string] {
   return [451, 'Requested action aborted: local error'];
 }
 
+/** A passive listener within the user's and the domain's share of the range (issue 17 #2). */
 async function openPassive(conn: DropConnection): Promise<number> {
-  const { config, ports } = conn.deps;
-  return conn.newChannel().listen(ports, config.host);
+  const { config, ports, passiveQuota } = conn.deps;
+  const grant = conn.grant as Grant; // data commands come only after login (policy.ts)
+  conn.closeChannel(); // the connection's own previous port is given back before counting
+  const release = passiveQuota.acquire(grant.userId, grant.home);
+  if (typeof release !== 'function') {
+    conn.logger.warn('passive port refused', { login: grant.login, domain: grant.home, limit: release.limit, max: release.max });
+    throw new DataChannelError(425, `Too many passive connections for this ${release.limit === 'user' ? 'account' : 'domain'}; close one first`);
+  }
+  try {
+    return await conn.newChannel(release).listen(ports, config.host);
+  } catch (err) {
+    conn.closeChannel();
+    throw err;
+  }
 }
 
 export const pasv: CommandHandler = async (conn) => {
