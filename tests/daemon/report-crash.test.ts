@@ -99,7 +99,7 @@ for (const kind of databaseKinds()) {
           const r = await db.ds.getRepository(SyncRun).findOneByOrFail({ id: run.id });
           return !r.reportPending && !r.mailPending;
         });
-        assert.deepEqual(filesUnder(results).sort(), ['roster.zip.json', 'roster.zip.txt']);
+        assert.deepEqual(filesUnder(results).sort(), ['roster.zip.issues.csv', 'roster.zip.json', 'roster.zip.txt']);
         const json = JSON.parse(fs.readFileSync(path.join(results, 'roster.zip.json'), 'utf8')) as { runId: number; status: string; counts: unknown };
         assert.equal(json.runId, run.id);
         assert.equal(json.status, 'succeeded');
