@@ -4,6 +4,8 @@
  */
 import { SCHEMAS } from '../oneroster/schemas';
 import { detach } from '../oneroster/csv/line-splitter';
+import { shorten } from '../oneroster/shorten';
+import { MAX_SOURCED_ID_CHARS } from '../oneroster/validate-row';
 import type { DataFile, ParsedRow } from '../oneroster/types';
 import type { SqlValue } from '../db/sql-session';
 import type { ZonedDates } from './dates';
@@ -140,8 +142,11 @@ export function mapEnrollment(row: ParsedRow, ctx: MappingContext): SqlValue[] {
  */
 export function rejectedRow(row: ParsedRow, columns: readonly string[]): SqlValue[] {
   const out: SqlValue[] = new Array<SqlValue>(columns.length).fill(null);
-  out[0] = row.line; out[1] = row.sourcedId || null; out[2] = 0; out[3] = 0;
+  // a sourcedId too long to be valid matches no valid reference: staged shortened, so that 6,000
+  // rows of 64 KiB ids do not stage (and hold in memory) 400 MB of nothing
+  const sid = row.sourcedId && row.sourcedId.length > MAX_SOURCED_ID_CHARS ? shorten(row.sourcedId, MAX_SOURCED_ID_CHARS) : row.sourcedId;
+  out[0] = row.line; out[1] = sid || null; out[2] = 0; out[3] = 0;
   const ext = columns.indexOf('ext');
-  if (ext >= 0 && row.sourcedId) out[ext] = externalId(row.sourcedId);
+  if (ext >= 0 && sid) out[ext] = externalId(sid);
   return out;
 }
