@@ -1,7 +1,9 @@
 /**
  * Who may connect and how often they may fail: per-IP and global connection counts, and a ban
- * for IPs with repeated failed logins. The ban ends at a fixed time: connections refused during it
- * do not extend it, and a valid login clears that IP's failure history.
+ * for IPs with repeated failed logins. Failures count per IP over every account, and a valid login
+ * does not clear them (else one known password would cover unlimited guesses at others). The ban
+ * ends at a fixed time: connections refused during it do not extend it. When a ban starts, the
+ * listeners (the server) end every unauthenticated connection of that IP.
  */
 import { isIPv4 } from 'node:net';
 import type { ConnectionLimits, LoginLimits } from './types';
@@ -21,6 +23,7 @@ export class Admission {
   private readonly failures = new Map<string, number[]>();
   private readonly bans = new Map<string, number>();
   private readonly allow: Set<string>;
+  private readonly banListeners: Array<(ip: string) => void> = [];
 
   constructor(
     private readonly limits: ConnectionLimits,
@@ -58,14 +61,16 @@ export class Admission {
     if (recent.length >= this.login.banAfterFailures && this.bannedUntil(ip) === null) {
       this.bans.set(ip, t + this.login.banDurationMs);
       this.failures.delete(ip);
+      for (const listener of this.banListeners) listener(ip);
       return true;
     }
     this.failures.set(ip, recent);
     return false;
   }
 
-  recordSuccess(ip: string): void {
-    this.failures.delete(ip);
+  /** Called with the IP whenever a ban starts. */
+  onBan(listener: (ip: string) => void): void {
+    this.banListeners.push(listener);
   }
 
   /** End of the IP's ban in ms since the epoch, or null when it is not banned. */

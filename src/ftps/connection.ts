@@ -60,6 +60,8 @@ export class DropConnection extends FtpSrvConnectionBase {
   /** USER given, PASS awaited */
   pendingUser: string | null = null;
   failedLogins = 0;
+  /** inside PASS: a ban that starts meanwhile is answered by PASS itself (530, then 421) */
+  checkingPassword = false;
   /** a transfer is moving data: the idle timer must not cut it */
   transferring = false;
   /** a command is being handled (a slow login, say): the client is waiting on us, not idle */

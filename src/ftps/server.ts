@@ -65,6 +65,7 @@ export class DropServer {
 
   static async start(config: DropServerConfig, authenticator: Authenticator, sink: UploadSink, logger: Logger): Promise<DropServer> {
     const server = new DropServer(config, authenticator, sink, logger.child({ component: 'ftps' }));
+    server.deps.admission.onBan((ip) => server.endUnauthenticated(ip));
     await server.listen(config.explicitPort, false);
     if (config.implicitPort !== null) await server.listen(config.implicitPort, true);
     return server;
@@ -108,6 +109,16 @@ export class DropServer {
         resolve();
       });
     });
+  }
+
+  /**
+   * A ban ends every connection of the IP that has not logged in, so that connections opened before
+   * it cannot go on guessing. The one whose failure started it gets its 530 first (login.ts).
+   */
+  private endUnauthenticated(ip: string): void {
+    const ending = [...this.connections].filter((c) => c.peerIp === ip && !c.grant && !c.checkingPassword);
+    if (ending.length) this.logger.warn('ban: closing the address\'s connections that have not logged in', { ip, connections: ending.length });
+    for (const c of ending) void c.shut(421, 'Too many failed logins');
   }
 
   private onConnection(socket: net.Socket, implicit: boolean): void {

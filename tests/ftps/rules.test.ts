@@ -122,17 +122,13 @@ describe('admission', () => {
     assert.equal(a.admit('1.1.1.1'), null);
   });
 
-  it('failures outside the window, a valid login, and the allow-list do not ban', () => {
+  it('failures outside the window and the allow-list do not ban', () => {
     let now = 0;
     const a = new Admission({ maxConnections: 100, maxConnectionsPerIp: 100 }, login, () => now);
     a.recordFailure('1.1.1.1');
     a.recordFailure('1.1.1.1');
     now += 61_000;
     assert.equal(a.recordFailure('1.1.1.1'), false);
-    a.recordFailure('2.2.2.2');
-    a.recordFailure('2.2.2.2');
-    a.recordSuccess('2.2.2.2');
-    assert.equal(a.recordFailure('2.2.2.2'), false);
     for (let i = 0; i < 10; i++) assert.equal(a.recordFailure('10.0.0.9'), false);
     assert.equal(a.admit('10.0.0.9'), null);
   });

@@ -5,7 +5,7 @@
  * never logged.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, type CommandHandler } from '../connection';
+import { describe, type CommandHandler, type DropConnection } from '../connection';
 import { DropFileSystem } from '../drop-fs';
 import type { Grant } from '../types';
 
@@ -20,27 +20,42 @@ export const pass: CommandHandler = async (conn, command) => {
   if (conn.pendingUser === null) return conn.reply(503, 'Send USER first');
   const login = conn.pendingUser;
   conn.pendingUser = null;
+  conn.checkingPassword = true;
+  try {
+    return await checkPassword(conn, login, command.arg ?? '');
+  } finally {
+    conn.checkingPassword = false;
+  }
+};
+
+async function checkPassword(conn: DropConnection, login: string, password: string): Promise<unknown> {
   const { admission, config, authenticator } = conn.deps;
   const started = Date.now();
   let grant: Grant | null = null;
-  try {
-    grant = await authenticator.authenticate(login, command.arg ?? '');
-  } catch (err) {
-    conn.logger.error('authentication failed with an error', { login, error: describe(err) });
+  // a banned IP's password is not even checked (no hashing work, no answer to learn from); the
+  // check after covers a ban that started while this one was being checked
+  const banned = () => admission.bannedUntil(conn.peerIp) !== null;
+  if (!banned()) {
+    try {
+      grant = await authenticator.authenticate(login, password);
+    } catch (err) {
+      conn.logger.error('authentication failed with an error', { login, error: describe(err) });
+    }
   }
+  if (grant && banned()) grant = null;
   if (grant) {
-    admission.recordSuccess(conn.peerIp);
     conn.loggedIn(grant, new DropFileSystem(config.dropRoot, grant));
     conn.logger.info('login', { login: grant.login });
     return conn.reply(230, 'Login successful');
   }
   conn.failedLogins++;
-  const banned = admission.recordFailure(conn.peerIp);
-  conn.logger.warn('login failed', { login, failures: conn.failedLogins, banned });
+  const wasBanned = banned();
+  const bans = !wasBanned && admission.recordFailure(conn.peerIp);
+  conn.logger.warn('login failed', { login, failures: conn.failedLogins, banned: bans || wasBanned });
   await sleep(Math.max(0, config.login.failureDelayMs - (Date.now() - started)));
-  if (banned || conn.failedLogins >= config.login.maxFailuresPerConnection) {
+  if (bans || wasBanned || conn.failedLogins >= config.login.maxFailuresPerConnection) {
     await conn.reply(530, 'Login incorrect');
     return conn.shut(421, 'Too many failed logins');
   }
   return conn.reply(530, 'Login incorrect');
-};
+}
