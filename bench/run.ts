@@ -43,6 +43,7 @@ import { ENTITY_KINDS, type SyncCounts } from '../src/sync/types';
 import type { BaselineResult } from './baseline';
 import type { FloorResult } from './floors';
 import { renderDaemonMarkdown, runDaemonBench, type DaemonReport } from './daemon';
+import { renderLoopMarkdown, runLoopBench, type LoopReport } from './event-loop';
 import { runInterruptCleanups } from './interrupt';
 import { renderFtpsMarkdown, runFtpsBench, type FtpsReport } from './ftps-upload';
 import type { GeneratedRoster } from './generate';
@@ -654,7 +655,7 @@ async function runSyncBench(): Promise<BenchReport> {
 // ------------------------------------------------------------------------------------------------
 // parts and results file
 
-const BENCH_PARTS = ['sync', 'ftps', 'daemon'] as const;
+const BENCH_PARTS = ['sync', 'ftps', 'daemon', 'loop'] as const;
 type BenchPart = (typeof BENCH_PARTS)[number];
 
 function benchParts(): BenchPart[] {
@@ -668,7 +669,7 @@ function benchParts(): BenchPart[] {
 }
 
 /** latest.json: the sync report's fields (once the sync part has run) plus `ftps` and `daemon`. */
-type ResultsFile = Partial<BenchReport> & { ftps?: FtpsReport | null; daemon?: DaemonReport | null };
+type ResultsFile = Partial<BenchReport> & { ftps?: FtpsReport | null; daemon?: DaemonReport | null; loop?: LoopReport | null };
 
 function readPreviousResults(dir: string): ResultsFile | null {
   try {
@@ -694,7 +695,7 @@ function appendSection(md: string, section: string, carriedNote: string | null):
   return `${md}\n${section.slice(0, cut)}\n\n${carriedNote ? `> ${carriedNote}\n\n` : ''}${section.slice(cut + 2)}\n`;
 }
 
-function renderResults(parts: BenchPart[], sync: PartResult<BenchReport>, ftps: PartResult<FtpsReport>, daemon: PartResult<DaemonReport>): string {
+function renderResults(parts: BenchPart[], sync: PartResult<BenchReport>, ftps: PartResult<FtpsReport>, daemon: PartResult<DaemonReport>, loop: PartResult<LoopReport>): string {
   const thisRun = `this run: BENCH_ONLY=${parts.join(',')}`;
   let md: string;
   if (sync.report) {
@@ -711,6 +712,9 @@ function renderResults(parts: BenchPart[], sync: PartResult<BenchReport>, ftps: 
   }
   if (daemon.report) {
     md = appendSection(md, renderDaemonMarkdown(daemon.report), daemon.carried ? `Daemon figures carried over from the run of ${daemon.report.date} (${thisRun}).` : null);
+  }
+  if (loop.report) {
+    md = appendSection(md, renderLoopMarkdown(loop.report), loop.carried ? `Event-loop figures carried over from the run of ${loop.report.date} (${thisRun}).` : null);
   }
   return md;
 }
@@ -765,8 +769,18 @@ async function main(): Promise<void> {
     daemonCarried = true;
   }
 
-  const md = renderResults(parts, { report: sync, carried: syncCarried }, { report: ftps, carried: ftpsCarried }, { report: daemon, carried: daemonCarried });
-  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon };
+  let loop: LoopReport | null = null;
+  let loopCarried = false;
+  if (parts.includes('loop')) {
+    const cfg = readConfig();
+    loop = await runLoopBench({ tmpBase: process.env.BENCH_TMPDIR || os.tmpdir(), adminUrl: cfg.adminUrl, dbs: cfg.dbs, log });
+  } else if (previous?.loop) {
+    loop = previous.loop;
+    loopCarried = true;
+  }
+
+  const md = renderResults(parts, { report: sync, carried: syncCarried }, { report: ftps, carried: ftpsCarried }, { report: daemon, carried: daemonCarried }, { report: loop, carried: loopCarried });
+  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon, loop };
   fs.mkdirSync(resultsDir, { recursive: true });
   fs.writeFileSync(path.join(resultsDir, 'latest.md'), md);
   fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
