@@ -47,6 +47,7 @@ import type { BaselineResult } from './baseline';
 import type { FloorResult } from './floors';
 import { renderDaemonMarkdown, runDaemonBench, type DaemonReport } from './daemon';
 import { renderFloodMarkdown, runFloodBench, type FloodReport } from './command-flood';
+import { renderLoopMarkdown, runLoopBench, type LoopReport } from './event-loop';
 import { runInterruptCleanups } from './interrupt';
 import { renderFtpsMarkdown, runFtpsBench, type FtpsReport } from './ftps-upload';
 import type { GeneratedRoster } from './generate';
@@ -658,7 +659,7 @@ async function runSyncBench(): Promise<BenchReport> {
 // ------------------------------------------------------------------------------------------------
 // parts and results file
 
-const BENCH_PARTS = ['sync', 'ftps', 'daemon', 'flood'] as const;
+const BENCH_PARTS = ['sync', 'ftps', 'daemon', 'flood', 'loop'] as const;
 type BenchPart = (typeof BENCH_PARTS)[number];
 
 function benchParts(): BenchPart[] {
@@ -671,8 +672,8 @@ function benchParts(): BenchPart[] {
   return BENCH_PARTS.filter((p) => parts.includes(p));
 }
 
-/** latest.json: the sync report's fields (once the sync part has run) plus `ftps`, `daemon` and `flood`. */
-type ResultsFile = Partial<BenchReport> & { ftps?: FtpsReport | null; daemon?: DaemonReport | null; flood?: FloodReport | null };
+/** latest.json: the sync report's fields (once the sync part has run) plus `ftps`, `daemon`, `flood` and `loop`. */
+type ResultsFile = Partial<BenchReport> & { ftps?: FtpsReport | null; daemon?: DaemonReport | null; flood?: FloodReport | null; loop?: LoopReport | null };
 
 function readPreviousResults(dir: string): ResultsFile | null {
   try {
@@ -700,6 +701,7 @@ function appendSection(md: string, section: string, carriedNote: string | null):
 
 function renderResults(
   parts: BenchPart[], sync: PartResult<BenchReport>, ftps: PartResult<FtpsReport>, daemon: PartResult<DaemonReport>, flood: PartResult<FloodReport>,
+  loop: PartResult<LoopReport>,
 ): string {
   const thisRun = `this run: BENCH_ONLY=${parts.join(',')}`;
   let md: string;
@@ -720,6 +722,9 @@ function renderResults(
   }
   if (flood.report) {
     md = appendSection(md, renderFloodMarkdown(flood.report), flood.carried ? `Flood figures carried over from the run of ${flood.report.date} (${thisRun}).` : null);
+  }
+  if (loop.report) {
+    md = appendSection(md, renderLoopMarkdown(loop.report), loop.carried ? `Event-loop figures carried over from the run of ${loop.report.date} (${thisRun}).` : null);
   }
   return md;
 }
@@ -789,11 +794,21 @@ async function main(): Promise<void> {
     floodCarried = true;
   }
 
+  let loop: LoopReport | null = null;
+  let loopCarried = false;
+  if (parts.includes('loop')) {
+    const cfg = readConfig();
+    loop = await runLoopBench({ tmpBase: process.env.BENCH_TMPDIR || os.tmpdir(), adminUrl: cfg.adminUrl, dbs: cfg.dbs, log });
+  } else if (previous?.loop) {
+    loop = previous.loop;
+    loopCarried = true;
+  }
+
   const md = renderResults(
     parts, { report: sync, carried: syncCarried }, { report: ftps, carried: ftpsCarried }, { report: daemon, carried: daemonCarried },
-    { report: flood, carried: floodCarried },
+    { report: flood, carried: floodCarried }, { report: loop, carried: loopCarried },
   );
-  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon, flood };
+  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon, flood, loop };
   fs.mkdirSync(resultsDir, { recursive: true });
   fs.writeFileSync(path.join(resultsDir, 'latest.md'), md);
   fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);

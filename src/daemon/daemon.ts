@@ -15,8 +15,8 @@ import { Notifier } from '../notify/mailer';
 import { domainLocks } from '../queue/domain-lock';
 import { pruneOlderThan } from '../queue/files';
 import { UploadIntake } from '../queue/intake';
-import { SyncRunner } from '../queue/runner';
-import { SyncEngine } from '../sync/engine';
+import { WorkerEngine } from '../queue/engine-worker/client';
+import { SyncRunner, type RunEngine } from '../queue/runner';
 import { DEFAULT_SETTINGS } from '../sync/settings';
 import type { Logger } from '../util/logger';
 import { UploadWatcher } from '../watcher/upload-watcher';
@@ -64,9 +64,12 @@ export async function warnIfNoAdministrator(ds: DataSource, log: Logger): Promis
     '`rosterdrop user add <userspace>/<username> --admin --password-stdin` (or `user passwd` / `user grant-admin` for an existing user)');
 }
 
-export async function startDaemon(ds: DataSource, settings: DaemonSettings, logger: Logger): Promise<Daemon> {
+/**
+ * `engine`: what runs the syncs, by default a worker thread per run (engine-worker/client.ts), so
+ * that FTPS and the queue stay responsive; the bench passes the engine itself to compare.
+ */
+export async function startDaemon(ds: DataSource, settings: DaemonSettings, logger: Logger, engine: RunEngine = new WorkerEngine(ds, logger)): Promise<Daemon> {
   const notifier = new Notifier(settings.mail, logger.child({ component: 'mail' }));
-  const engine = new SyncEngine(ds, { logger });
   const reporter = makeReporter(ds, settings.dropRoot, notifier, logger);
   const runner = new SyncRunner(ds, engine, domainLocks(ds), {
     concurrency: settings.concurrency, queueDir: settings.queueDir,

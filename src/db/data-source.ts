@@ -70,6 +70,14 @@ export class RosterDataSource extends DataSource {
   }
 }
 
+/** Where `ds` connects, as options another connection (a worker thread's) can be opened with. */
+export function connectionOptionsOf(ds: DataSource): Pick<DatabaseOptions, 'databaseUrl' | 'sqlitePath'> {
+  if (ds.options.type === 'postgres') return { databaseUrl: ds.options.url };
+  const file = ds.options.database;
+  if (typeof file !== 'string') throw new Error('the embedded database has no file name');
+  return { sqlitePath: file };
+}
+
 /** Connects (and migrates when asked). The caller owns the DataSource and destroys it. */
 export async function openDatabase(opts: DatabaseOptions): Promise<DataSource> {
   const ds = new RosterDataSource(dataSourceOptions(opts));

@@ -21,6 +21,12 @@ import { claimRun, domainsWithRunning, finishWithoutSync, lastAppliedSha256, que
 import { writeWithoutPasswords } from './password-scrub';
 import { markReported, unreportedRuns } from './report-state';
 
+/**
+ * What the runner needs of the sync engine: SyncEngine itself (in this thread), or the daemon's
+ * WorkerEngine (engine-worker/client.ts), which runs each call in a worker thread.
+ */
+export type RunEngine = Pick<SyncEngine, 'run' | 'resumePasswords'>;
+
 export interface RunnerOptions {
   /** syncs at once, over all domains */
   concurrency: number;
@@ -72,7 +78,7 @@ export class SyncRunner {
 
   constructor(
     private readonly ds: DataSource,
-    private readonly engine: SyncEngine,
+    private readonly engine: RunEngine,
     private readonly locks: DomainLocks,
     private readonly opts: RunnerOptions,
     private readonly report: Reporter,

@@ -15,7 +15,7 @@ import { domainLocks } from '../../src/queue/domain-lock';
 import { UploadIntake } from '../../src/queue/intake';
 import { markMailed } from '../../src/queue/report-state';
 import { SyncRunner } from '../../src/queue/runner';
-import { SyncEngine } from '../../src/sync/engine';
+import { WorkerEngine } from '../../src/queue/engine-worker/client';
 import type { SyncRequest, SyncResult } from '../../src/sync/types';
 import { silentLogger } from '../../src/util/logger';
 import { newRoot } from '../helpers/lms';
@@ -42,14 +42,14 @@ async function main(args: Args): Promise<void> {
   let arrived = 0;
   let allArrived: () => void = () => undefined;
   const barrier = new Promise<void>((resolve) => { allArrived = resolve; });
-  class AllAtOnce extends SyncEngine {
+  class AllAtOnce extends WorkerEngine {
     override async run(req: SyncRequest): Promise<SyncResult> {
       if (++arrived === ids.length) allArrived();
       await barrier;
       return super.run(req);
     }
   }
-  const runner = new SyncRunner(ds, new AllAtOnce(ds), domainLocks(ds), {
+  const runner = new SyncRunner(ds, new AllAtOnce(ds, silentLogger()), domainLocks(ds), {
     concurrency: args.concurrency, ...paths, archiveDir: path.join(args.dir, 'archive'), failedDir: path.join(args.dir, 'failed'), pollMs: 200,
   }, async (run, outcome) => {
     if (outcome !== 'stored' && ids.includes(run.id)) reported++;

@@ -16,6 +16,7 @@ import { daemonPoolSize } from '../../src/config/daemon';
 import { openDatabase } from '../../src/db/data-source';
 import { SyncRun, User } from '../../src/db/entities';
 import { domainLocks } from '../../src/queue/domain-lock';
+import { WorkerEngine } from '../../src/queue/engine-worker/client';
 import { UploadIntake } from '../../src/queue/intake';
 import { classifyUpload } from '../../src/queue/intake-path';
 import { claimRun, enqueueRun } from '../../src/queue/job-store';
@@ -54,8 +55,9 @@ class Harness {
     return { dropRoot: path.join(this.dir, 'drop'), queueDir: path.join(this.dir, 'queue') };
   }
 
+  /** with the daemon's engine: each run in a worker thread of its own */
   runner(ds = this.ds, concurrency = 2, resumeEveryMs?: number): SyncRunner {
-    return new SyncRunner(ds, new SyncEngine(ds), domainLocks(ds), {
+    return new SyncRunner(ds, new WorkerEngine(ds, silentLogger()), domainLocks(ds), {
       concurrency, ...this.paths, archiveDir: path.join(this.dir, 'archive'), failedDir: path.join(this.dir, 'failed'), pollMs: 200, resumeEveryMs,
     }, async (run, outcome: RunOutcome | 'stored', parts = { files: true, mail: true }) => {
       const kind = outcome === 'stored' ? 'stored' : 'result' in outcome ? 'result' : 'skipped' in outcome ? 'skipped' : 'failed';
