@@ -14,10 +14,24 @@ import { pipeline } from 'node:stream/promises';
 import type { DataSocket } from './data-channel';
 
 export class UploadError extends Error {
-  constructor(readonly code: number, message: string) {
+  /** `detail`: the cause for the log (e.g. the file system's error), never sent to the client */
+  constructor(readonly code: number, message: string, readonly detail?: string) {
     super(message);
     this.name = 'UploadError';
   }
+}
+
+/**
+ * A failed write, fsync or rename of the upload: 452 when the disk (or a quota) is full, which a
+ * client may retry later (RFC 959), else 451; the cause goes to the log only (no paths to clients).
+ */
+export function storageError(err: unknown, step: string): UploadError {
+  if (err instanceof UploadError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const detail = `${step}: ${err instanceof Error ? err.message : String(err)}`;
+  return code === 'ENOSPC' || code === 'EDQUOT'
+    ? new UploadError(452, 'Insufficient storage space; upload discarded', detail)
+    : new UploadError(451, 'Local error while storing the upload; upload discarded', detail);
 }
 
 export interface Received {
@@ -54,15 +68,27 @@ export async function receiveUpload(data: DataSocket, opts: ReceiveOptions): Pro
       },
     });
     await pipeline(data.socket, meter, writer.stream).catch((err: unknown) => {
-      throw err instanceof UploadError ? err : new UploadError(426, 'Connection closed; upload discarded');
+      throw err instanceof UploadError ? err : new UploadError(426, 'Connection closed; upload discarded', err instanceof Error ? err.message : undefined);
     });
+    const failure = writer.failure();
+    if (failure) {
+      // the client sent all of it: close the data connection properly, so that it reads the 452
+      if (data.endedCleanly) await data.finish().catch(() => undefined);
+      throw failure;
+    }
     if (!data.endedCleanly) throw new UploadError(426, 'Data connection closed without TLS close_notify; upload discarded as possibly truncated');
     await data.finish();
-    await file.sync();
-    await file.close();
-    await rename(temp, opts.finalPath);
+    await file.sync().catch((err: unknown) => { throw storageError(err, 'fsync'); });
+    await file.close().catch((err: unknown) => { throw storageError(err, 'close'); });
+    await rename(temp, opts.finalPath).catch((err: unknown) => { throw storageError(err, 'rename'); });
     renamed = true;
-    await syncDir(opts.dir);
+    try {
+      await syncDir(opts.dir);
+    } catch (err) {
+      // the rename may not be durable: the upload must not stand under its name
+      await unlink(opts.finalPath).catch(() => undefined);
+      throw storageError(err, 'fsync of the folder');
+    }
     return { size, sha256: hash.digest('hex') };
   } finally {
     if (!renamed) {
@@ -83,6 +109,8 @@ const WRITEBACK_EVERY_BYTES = 32 << 20;
 
 interface FileWriter {
   stream: Writable;
+  /** why the upload cannot be stored, once a write failed */
+  failure(): UploadError | null;
   /** resolves when no background flush is running (before the file is closed) */
   idle(): Promise<void>;
 }
@@ -91,6 +119,12 @@ function fileWriter(file: FileHandle): FileWriter {
   let unflushed = 0;
   let flushing: Promise<void> | null = null;
   let flushError: unknown = null;
+  /**
+   * A write that failed (a full disk): the data still arriving is read and dropped (within the size
+   * cap and the stall timeout), so that the client finishes sending and reads the 452; aborting the
+   * data connection instead made clients report a TLS error and never show the reply.
+   */
+  let failed: UploadError | null = null;
   const flush = () => {
     flushing = file.datasync().then(
       () => { flushing = null; },
@@ -100,27 +134,64 @@ function fileWriter(file: FileHandle): FileWriter {
   const stream = new Writable({
     highWaterMark: 1 << 20,
     writev(chunks, cb) {
-      if (flushError) return cb(flushError as Error);
-      file.writev(chunks.map((c) => c.chunk as Buffer)).then(({ bytesWritten }) => {
+      if (flushError) failed ??= storageError(flushError, 'background flush');
+      if (failed) return cb(); // the rest of the upload is read and dropped (see `failed`)
+      writeAll(file, chunks.map((c) => c.chunk as Buffer)).then((bytesWritten) => {
         unflushed += bytesWritten;
         if (!flushing && unflushed >= WRITEBACK_EVERY_BYTES && !stream.destroyed) {
           unflushed = 0;
           flush();
         }
         cb();
-      }, cb);
+      }, (err: unknown) => {
+        failed = storageError(err, 'write');
+        cb();
+      });
     },
     final(cb) {
       // a failed background flush fails the upload like a failed write
-      void (flushing ?? Promise.resolve()).then(() => cb(flushError ? flushError as Error : undefined));
+      void (flushing ?? Promise.resolve()).then(() => {
+        if (flushError) failed ??= storageError(flushError, 'background flush');
+        cb();
+      });
     },
   });
   return {
     stream,
+    failure: () => failed,
     idle: async () => {
       while (flushing) await flushing;
     },
   };
+}
+
+/**
+ * Writes every byte: a write may legally take fewer than it was given (a nearly full disk takes
+ * what fits), and the rest is written again; a write that takes nothing is a full disk.
+ */
+async function writeAll(file: FileHandle, buffers: Buffer[]): Promise<number> {
+  const total = buffers.reduce((n, b) => n + b.length, 0);
+  let rest = buffers;
+  let done = 0;
+  while (done < total) {
+    const { bytesWritten } = await file.writev(rest);
+    if (bytesWritten === 0) throw Object.assign(new Error(`short write: 0 of ${total - done} bytes taken`), { code: 'ENOSPC' });
+    done += bytesWritten;
+    rest = remainder(rest, bytesWritten);
+  }
+  return total;
+}
+
+/** `buffers` without their first `n` bytes */
+function remainder(buffers: Buffer[], n: number): Buffer[] {
+  let skip = n;
+  const out: Buffer[] = [];
+  for (const b of buffers) {
+    if (skip >= b.length) { skip -= b.length; continue; }
+    out.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -197,7 +197,8 @@ export const stor: CommandHandler = async (conn, command) => {
     await conn.reply(226, 'Transfer complete');
   } catch (err) {
     const [code, message] = failureReply(err);
-    logger.warn('upload', { ...entry, durationMs: Date.now() - started, result: 'failed', reason: describe(err) });
+    const cause = err instanceof UploadError && err.detail ? { cause: err.detail } : {};
+    logger.warn('upload', { ...entry, durationMs: Date.now() - started, result: 'failed', reason: describe(err), ...cause });
     await conn.reply(code, message);
   } finally {
     conn.transferring = false;
