@@ -25,7 +25,7 @@ export class FtpFsError extends Error {
 
 const notFound = () => new FtpFsError(550, 'No such file or directory');
 const denied = () => new FtpFsError(550, 'Permission denied');
-const badName = () => new FtpFsError(553, 'File name not allowed: only .zip files, no hidden names');
+const badName = () => new FtpFsError(553, `File name not allowed: only .zip files of at most ${MAX_UPLOAD_NAME_BYTES} bytes, no hidden names, no control or direction characters`);
 
 /** The folders inside a domain folder. */
 export type Area = '' | 'validate' | 'force' | 'results' | 'results/validate';
@@ -41,12 +41,26 @@ export type Location =
   | { kind: 'file'; userspace: string; area: Area; name: string };
 
 export const DOMAINS_DIR = 'domains';
-const MAX_NAME_BYTES = 255;
+/**
+ * The longest upload name, in UTF-8 bytes: every name derived from it must fit a file system's 255
+ * bytes. The longest are the queue and archive files, `<run id>-<name>` (a run id of up to 12
+ * digits and the dash: 13 bytes), and the result `<name>.issues.csv` (11 bytes). A 255-byte name
+ * once got 226 and then could never be queued (ENAMETOOLONG), its run stuck for good.
+ */
+export const MAX_UPLOAD_NAME_BYTES = 255 - 13;
 
-/** A name an upload may have: `.zip`, not hidden, printable, no separators. */
+/**
+ * Characters no upload name may hold: control characters, separators, and the line and paragraph
+ * separators and direction marks, overrides and isolates (U+200E/F, U+202A-E, U+2066-9), which
+ * would reach the mail's subject, the .txt's first line and listings and make a name read as
+ * another (`evil\u202Epiz.exe` shows as `evilexe.zip`).
+ */
+const UNSAFE_NAME_CHARS = /[\u0000-\u001f\u007f/\\\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+/** A name an upload may have: `.zip`, not hidden, printable, no separators, short enough (above). */
 export function isUploadName(name: string): boolean {
-  return /\.zip$/i.test(name) && !name.startsWith('.') && !/[\u0000-\u001f\u007f/\\]/.test(name)
-    && Buffer.byteLength(name) <= MAX_NAME_BYTES;
+  return /\.zip$/i.test(name) && !name.startsWith('.') && !UNSAFE_NAME_CHARS.test(name)
+    && Buffer.byteLength(name) <= MAX_UPLOAD_NAME_BYTES;
 }
 
 /** Resolves a client path against the virtual cwd; pure, no file system access. */
