@@ -160,7 +160,7 @@ export function validateRow(fields: readonly string[], line: number, ctx: RowCon
     }
   }
 
-  let metadata: Record<string, string> | null = null;
+  let entries: Array<[string, string]> | null = null;
   for (let i = defined; i < fields.length; i++) {
     const value = fields[i];
     if (value === '') continue;
@@ -170,8 +170,11 @@ export function validateRow(fields: readonly string[], line: number, ctx: RowCon
         `${METADATA_PREFIX}${name} is ${value.length} characters long; rosterdrop stores at most ${MAX_VALUE_CHARS}`);
       continue;
     }
-    (metadata ??= {})[name] = value;
+    (entries ??= []).push([name, value]);
   }
+  // Object.fromEntries defines own properties: a metadata.__proto__ column is kept as a value (an
+  // assignment would have set the object's prototype and dropped the column without a word)
+  const metadata = entries ? Object.fromEntries(entries) : null;
 
   // The engine remembers rejected sourcedIds for the whole sync: detach those (rare) ones.
   return { line, ok: report.ok, sourcedId: report.ok ? sourcedId : detach(sourcedId), values, metadata };

@@ -23,13 +23,26 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       winston.format.timestamp({ format: 'HH:mm:ss' }),
       winston.format.printf(({ timestamp, level, message, ...meta }) => {
         const ctx = Object.entries(meta).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ');
-        return `${String(timestamp)} ${level} ${String(message)}${ctx ? ` ${ctx}` : ''}`;
+        return `${String(timestamp)} ${level} ${forTerminal(String(message))}${ctx ? ` ${forTerminal(ctx)}` : ''}`;
       }),
     );
   return winston.createLogger({
     level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
     format,
     transports: [new winston.transports.Console({ stderrLevels: opts.stderr ? Object.keys(winston.config.npm.levels) : [] })],
+  });
+}
+
+/**
+ * Control characters (and line separators and direction marks) shown escaped, as `\x1b` or
+ * `\u202e`: a log line quotes what clients send (a pre-login USER, a file name), which must not
+ * drive the operator's terminal (colours, a cleared screen, a title, reversed text). JSON lines
+ * are escaped by JSON itself.
+ */
+export function forTerminal(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
 

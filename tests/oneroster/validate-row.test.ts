@@ -244,6 +244,14 @@ test('date order: academicSessions error, enrollments warning', () => {
   only(enrollment.issues, 'value.date_order', 'warning', 'endDate');
 });
 
+test('a metadata.__proto__ column is kept as a value like any other, not dropped (nor taken as a prototype)', () => {
+  const ext = ['metadata.__proto__', 'metadata.constructor'];
+  const { row, issues } = run('users', {}, 'bulk', ext, ['{"admin":true}', 'x']);
+  assert.deepEqual(issues, []);
+  assert.deepEqual(Object.entries(row.metadata ?? {}), [['__proto__', '{"admin":true}'], ['constructor', 'x']]);
+  assert.equal(JSON.stringify(row.metadata), '{"__proto__":"{\\"admin\\":true}","constructor":"x"}');
+});
+
 test('metadata.* columns: prefix stripped, blanks left out, null when none', () => {
   const ext = ['metadata.address1', 'metadata.city', 'metadata.gm.additionalroles'];
   const { row, issues } = run('users', {}, 'bulk', ext, ['1 Main St', '', 'aide']);
