@@ -15,6 +15,7 @@ import { measureCommandFlood, type FloodResult } from '../tests/helpers/command-
 import { median } from './ftps-upload';
 import { onInterrupt } from './interrupt';
 import { fmtNum, mdTable } from './markdown';
+import { envInt } from './env';
 
 export interface FloodReport {
   date: string;
@@ -30,14 +31,6 @@ export interface FloodBenchOptions {
   keep: boolean;
   verbose: boolean;
   log(msg: string): void;
-}
-
-function envInt(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${raw}: expected a whole number from ${min} to ${max}`);
-  return n;
 }
 
 export async function runFloodBench(opts: FloodBenchOptions): Promise<FloodReport> {

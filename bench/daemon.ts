@@ -40,6 +40,7 @@ import { standardRoster } from '../tests/helpers/roster';
 import { freePort, freePortRange, median } from './ftps-upload';
 import { generateRoster } from './generate';
 import { fmtNum, mdTable, redact } from './markdown';
+import { envInt } from './env';
 
 // ------------------------------------------------------------------------------------------------
 // types
@@ -152,14 +153,6 @@ export interface DaemonBenchOptions {
 // helpers
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '']);
-
-function envInt(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${raw}: expected a whole number from ${min} to ${max}`);
-  return n;
-}
 
 /** Wall-clock milliseconds with sub-millisecond resolution (comparable with PostgreSQL's timestamps). */
 function nowMs(): number {

@@ -28,6 +28,7 @@ import * as path from 'node:path';
 import { onInterrupt, runInterruptCleanups } from './interrupt';
 import { fmtNum, mdTable } from './markdown';
 import * as readline from 'node:readline';
+import { envInt } from './env';
 
 // ------------------------------------------------------------------------------------------------
 // types
@@ -113,14 +114,6 @@ const VSFTPD_BIN_CANDIDATES = ['/usr/sbin/vsftpd', '/usr/bin/vsftpd', '/usr/loca
 
 // ------------------------------------------------------------------------------------------------
 // small helpers
-
-function envInt(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${raw}: expected a whole number from ${min} to ${max}`);
-  return n;
-}
 
 export function median(values: number[]): number | null {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
