@@ -1,6 +1,6 @@
 /**
  * The project installs, runs and tests with nothing beside it: no source, test, bench or CI file
- * reads a path outside the repository (the team's reference folder `../shared/` above all; the
+ * reads a path outside the repository (the team's reference folder beside it above all; the
  * tests' data lives in tests/fixtures/).
  */
 import assert from 'node:assert/strict';
