@@ -17,13 +17,6 @@ import { verifyPassword } from '../../src/util/password-hash';
 import { applySetting, DEFAULT_SETTINGS } from '../../src/sync/settings';
 import { metadataJson } from '../../src/sync/mapping';
 
-/** An instant inside the calendar day `date` of the zone given by its UTC offset in hours (e.g. -4). */
-function assertWithinDay(actual: Date | null, date: string, offsetHours: number, what: string): void {
-  assert.ok(actual, `${what}: no date`);
-  const start = Date.parse(`${date}T00:00:00Z`) - offsetHours * 3600_000;
-  assert.ok(actual.getTime() >= start && actual.getTime() < start + 86_400_000, `${what}: ${actual.toISOString()} is not on ${date} (UTC${offsetHours})`);
-}
-
 for (const kind of databaseKinds()) {
   describe(`field mapping [${kind}]`, () => {
     const env = useDatabase(kind);
@@ -210,11 +203,12 @@ for (const kind of databaseKinds()) {
       assert.equal((await env.sync(root.id, roster)).status, 'succeeded');
       const e = (await enrollmentByExt(env.ds, root.id, ext('e-s1-math-1')))!;
       assert.equal(e.startAt?.toISOString(), '2024-08-20T04:00:00.000Z', 'beginDate 2024-08-20 at midnight in New York (EDT)');
-      assertWithinDay(e.endAt, '2025-06-01', -4, 'endDate');
+      // OneRoster 1.1: endDate is exclusive; the enrollment ends as 2025-06-01 begins (its last day is 31 May)
+      assert.equal(e.endAt?.toISOString(), '2025-06-01T04:00:00.000Z', 'endDate 2025-06-01 at midnight in New York (EDT), exclusive');
       assert.equal((await enrollmentByExt(env.ds, root.id, ext('e-s1-eng-1')))?.startAt, null, 'no dates in the file: none');
       const math1 = await mustCourse(env.ds, root.id, ext('math-1'));
       assert.equal(math1.startAt?.toISOString(), '2024-08-15T04:00:00.000Z', 'the section starts with its first term (fall)');
-      assertWithinDay(math1.endAt, '2024-12-20', -5, 'section end (EST)');
+      assert.equal(math1.endAt?.toISOString(), '2024-12-20T05:00:00.000Z', 'the term ends as its exclusive endDate begins (EST)');
 
       await setSettings(env.ds, root.id, { ignoreSisDates: true });
       const result = await env.sync(root.id, roster);
