@@ -1,8 +1,8 @@
 /**
- * Reads the upload into the staging tables: zip (safety limits), manifest, then each applied CSV
- * streamed through the strict reader and the field mapping into one bulk load per file. An absent
- * file leaves its stage table empty. Optional OneRoster files that are present are validated but
- * not applied.
+ * Reads the upload into the staging tables: zip (safety limits), manifest, the start of every
+ * present file (structure.ts: all broken headers at once), then each applied CSV streamed through
+ * the strict reader and the field mapping into one bulk load per file. An absent file leaves its
+ * stage table empty. Optional OneRoster files that are present are validated but not applied.
  */
 import { Transform } from 'node:stream';
 import type { SqlSession, SqlValue } from '../db/sql-session';
@@ -10,6 +10,7 @@ import type { IssueSink } from '../oneroster/issues';
 import { readManifest } from '../oneroster/manifest';
 import { readCsv } from '../oneroster/read-csv';
 import { SCHEMAS } from '../oneroster/schemas';
+import { checkUploadStructure } from '../oneroster/structure';
 import { APPLIED_FILES, DATA_FILES, type AppliedFile, type DataFile, type Manifest, type ParsedRow, type ZipLimits } from '../oneroster/types';
 import { RosterZip } from '../oneroster/zip-reader';
 import { mapClass, mapCourse, mapEnrollment, mapOrg, mapSession, mapUser, rejectedRow, type MappingContext } from './mapping';
@@ -40,6 +41,7 @@ export async function readUpload(db: SqlSession, zipPath: string, mapping: Mappi
   const zip = await RosterZip.open(zipPath, opts.limits, issues, opts.displayName);
   try {
     const manifest = await readManifest(zip, issues);
+    const headerOnly = await checkUploadStructure(zip, manifest.modes, issues);
     const present = DATA_FILES.filter((f) => manifest.modes[f] !== 'absent');
     const total = present.reduce((sum, f) => sum + zip.uncompressedSize(SCHEMAS[f].fileName), 0);
     let done = 0;
@@ -74,7 +76,7 @@ export async function readUpload(db: SqlSession, zipPath: string, mapping: Mappi
       await db.load(table, columns, batches());
     }
 
-    for (const file of present.filter((f) => !(APPLIED_FILES as readonly DataFile[]).includes(f))) {
+    for (const file of present.filter((f) => !(APPLIED_FILES as readonly DataFile[]).includes(f) && !headerOnly.has(f))) {
       const schema = SCHEMAS[file];
       const input = await open(schema.fileName);
       for await (const rows of readCsv(input, schema, manifest.modes[file] as 'bulk' | 'delta', issues)) void rows;
