@@ -85,10 +85,9 @@ function nameHint(expected: string, got: string | undefined, names: readonly str
 }
 
 // §8: names that only exist in other OneRoster versions.
-const V12_NAMES = ['userMasterIdentifier', 'preferredGivenName', 'preferredMiddleName', 'preferredFamilyName', 'primaryOrgSourcedId', 'pronouns'];
-const V12_FILE_NAMES: Record<string, readonly string[]> = {
-  users: ['resourceSourcedIds'],
-};
+// (prefferedGivenName: the misspelling of the Moodle 1.2 fixture)
+const V12_NAMES = ['userMasterIdentifier', 'preferredGivenName', 'preferredMiddleName', 'preferredFamilyName', 'primaryOrgSourcedId', 'pronouns',
+  'prefferedGivenName'];
 const V10_NAMES: Record<string, readonly string[]> = {
   courses: ['schoolYearId', 'grade'],
   classes: ['grade', 'termSourcedId'],
@@ -98,7 +97,7 @@ const V10_NAMES: Record<string, readonly string[]> = {
 
 /** "This looks like a OneRoster 1.0 …" when the header matches a known older or newer layout. */
 function layoutHint(schema: FileSchema, names: readonly string[]): string {
-  const v12 = names.filter((n) => V12_NAMES.includes(n) || (V12_FILE_NAMES[schema.file] ?? []).includes(n));
+  const v12 = names.filter((n) => V12_NAMES.includes(n));
   if (v12.length > 0) return versionText('1.2', `it has ${v12.map((n) => `"${n}"`).join(', ')}`);
 
   const v10 = names.filter((n) => (V10_NAMES[schema.file] ?? []).includes(n));

@@ -30,6 +30,7 @@ export const ISSUE_CODES = {
   'manifest.file_unexpected': 'The zip holds a file the manifest marks absent or does not list',
   'manifest.required_file': 'An upload with a bulk file needs this file too (bulk or delta); only a delta upload may leave it out',
   'manifest.courses_absent': 'A bulk upload without courses.csv: sections are created without base courses',
+  'manifest.nothing_to_apply': 'The manifest marks every file rosterdrop applies absent: the upload changes nothing',
   // CSV structure
   'csv.encoding': 'The file is not valid UTF-8',
   'csv.header_missing': 'The file is empty: it has no header row',

@@ -4,7 +4,7 @@
  * fatal, a StructuralError carrying the first fatal one is thrown after all are recorded.
  */
 import { IssueSink, StructuralError, type IssueCode, type Severity, type SyncIssue } from './issues';
-import { BULK_UPLOAD_FILES, DATA_FILES, isDeltaUpload, type DataFile, type FileMode, type Manifest } from './types';
+import { APPLIED_FILES, BULK_UPLOAD_FILES, DATA_FILES, isDeltaUpload, type DataFile, type FileMode, type Manifest } from './types';
 import { FILE_MODES, MANIFEST_FILE_NAME, MANIFEST_HEADER } from './schemas';
 import { LineSplitter } from './csv/line-splitter';
 import { RecordAssembler, type RecordProblem } from './csv/fields';
@@ -166,7 +166,13 @@ function checkAgainstZip(
   }
   // A delta upload (no bulk file) may leave any file out: its references resolve against what
   // earlier syncs sent. A bulk upload replaces the district's roster, so it must carry it.
-  if (isDeltaUpload(modes)) return;
+  if (isDeltaUpload(modes)) {
+    if (APPLIED_FILES.every((f) => modes[f] === 'absent' && !invalid(f))) {
+      report('warning', 'manifest.nothing_to_apply', null, null,
+        `the manifest marks ${APPLIED_FILES.map((f) => `${f}.csv`).join(', ')} absent: this upload changes nothing`);
+    }
+    return;
+  }
   for (const file of BULK_UPLOAD_FILES) {
     if (modes[file] === 'absent' && !invalid(file)) {
       const line = lineOf.get(`file.${file}`) ?? null;

@@ -194,6 +194,11 @@ test('a delta upload (no file bulk) may mark any file absent', async () => {
   assert.deepEqual(issues, [], 'no courses_absent warning in a delta upload: its classes keep the courses earlier uploads sent');
   assert.equal(m?.modes.enrollments, 'delta');
   assert.equal(m?.modes.users, 'absent');
+  // nothing at all to apply: said, not refused
+  const nothing = await read(manifest(Object.fromEntries([...APPLIED_FILES, 'demographics']
+    .map((f) => [`file.${f}`, `file.${f},${f === 'demographics' ? 'delta' : 'absent'}`]))), { 'demographics.csv': 'sourcedId\n' });
+  assert.equal(nothing.error, null);
+  assert.deepEqual(nothing.issues.map((i) => [i.severity, i.code, i.line]), [['warning', 'manifest.nothing_to_apply', null]]);
   // one bulk file makes it a bulk upload, which needs the others again
   const mixed = await read(onlyEnrollments.replace('file.enrollments,delta', 'file.enrollments,bulk'), { 'enrollments.csv': 'sourcedId\n' });
   assert.deepEqual(mixed.issues.filter((i) => i.severity === 'error').map((i) => i.message.match(/needs (\w+)\.csv/)?.[1]),
