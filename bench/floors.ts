@@ -23,7 +23,7 @@ import { IssueSink } from '../src/oneroster/issues';
 import { readManifest } from '../src/oneroster/manifest';
 import { readCsv } from '../src/oneroster/read-csv';
 import { SCHEMAS } from '../src/oneroster/schemas';
-import { REQUIRED_FILES } from '../src/oneroster/types';
+import { APPLIED_FILES } from '../src/oneroster/types';
 import { DEFAULT_ZIP_LIMITS, RosterZip } from '../src/oneroster/zip-reader';
 
 export interface FloorResult {
@@ -43,7 +43,7 @@ export async function readFloor(zipPath: string): Promise<FloorResult> {
   let rows = 0;
   try {
     const manifest = await readManifest(zip, issues);
-    for (const file of REQUIRED_FILES) {
+    for (const file of APPLIED_FILES) {
       const input = await zip.openStream(SCHEMAS[file].fileName);
       for await (const batch of readCsv(input, SCHEMAS[file], manifest.modes[file] as 'bulk' | 'delta', issues)) rows += batch.length;
     }

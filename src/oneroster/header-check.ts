@@ -37,13 +37,17 @@ export function checkHeader(names: readonly string[], schema: FileSchema, issues
 
   const defined = schema.columns.map((c) => c.name);
   const mismatch = defined.findIndex((name, i) => names[i] !== name);
+  // said once per header: on the mismatch, or else on the first bad extension column (a newer
+  // layout may start with every 1.1 column and add its own after them)
+  let layout = layoutHint(schema, names);
   if (mismatch >= 0) {
     const expected = defined[mismatch];
     const got = names[mismatch];
     const what = got === undefined
       ? `found nothing (the header has only ${names.length} columns; every defined column must be present, even when empty)`
       : `found "${visible(got)}"`;
-    const hints = [nameHint(expected, got, names, defined), layoutHint(schema, names)].filter((h) => h !== '');
+    const hints = [nameHint(expected, got, names, defined), layout].filter((h) => h !== '');
+    layout = '';
     add('csv.header_mismatch', expected,
       `column ${mismatch + 1}: expected "${expected}", ${what}${hints.map((h) => `. ${h}`).join('')}. ` +
       `The OneRoster 1.1 header is: ${defined.join(',')}`);
@@ -57,7 +61,8 @@ export function checkHeader(names: readonly string[], schema: FileSchema, issues
     } else if (!name.startsWith(METADATA_PREFIX) || name.length === METADATA_PREFIX.length) {
       add('csv.extension_column', name,
         `column ${position} "${visible(name)}" is not a OneRoster 1.1 column; extra columns must be named ` +
-        `metadata.<name> and come after ${defined[defined.length - 1]}`);
+        `metadata.<name> and come after ${defined[defined.length - 1]}${layout ? `. ${layout}` : ''}`);
+      layout = '';
     }
   });
 
@@ -80,7 +85,9 @@ function nameHint(expected: string, got: string | undefined, names: readonly str
 }
 
 // §8: names that only exist in other OneRoster versions.
-const V12_NAMES = ['userMasterIdentifier', 'preferredGivenName', 'preferredMiddleName', 'preferredFamilyName', 'primaryOrgSourcedId', 'pronouns'];
+// (prefferedGivenName: the misspelling of the Moodle 1.2 fixture)
+const V12_NAMES = ['userMasterIdentifier', 'preferredGivenName', 'preferredMiddleName', 'preferredFamilyName', 'primaryOrgSourcedId', 'pronouns',
+  'prefferedGivenName'];
 const V10_NAMES: Record<string, readonly string[]> = {
   courses: ['schoolYearId', 'grade'],
   classes: ['grade', 'termSourcedId'],

@@ -28,7 +28,9 @@ export const ISSUE_CODES = {
   'manifest.invalid_mode': 'A file mode must be bulk, delta or absent',
   'manifest.file_missing': 'The manifest marks a file bulk or delta but the zip lacks it',
   'manifest.file_unexpected': 'The zip holds a file the manifest marks absent or does not list',
-  'manifest.required_file': 'rosterdrop needs this file in every upload (bulk or delta)',
+  'manifest.required_file': 'An upload with a bulk file needs this file too (bulk or delta); only a delta upload may leave it out',
+  'manifest.courses_absent': 'A bulk upload without courses.csv: sections are created without base courses',
+  'manifest.nothing_to_apply': 'The manifest marks every file rosterdrop applies absent: the upload changes nothing',
   // CSV structure
   'csv.encoding': 'The file is not valid UTF-8',
   'csv.header_missing': 'The file is empty: it has no header row',

@@ -4,7 +4,7 @@
  * fatal, a StructuralError carrying the first fatal one is thrown after all are recorded.
  */
 import { IssueSink, StructuralError, type IssueCode, type Severity, type SyncIssue } from './issues';
-import { DATA_FILES, REQUIRED_FILES, type DataFile, type FileMode, type Manifest } from './types';
+import { APPLIED_FILES, BULK_UPLOAD_FILES, DATA_FILES, isDeltaUpload, type DataFile, type FileMode, type Manifest } from './types';
 import { FILE_MODES, MANIFEST_FILE_NAME, MANIFEST_HEADER } from './schemas';
 import { LineSplitter } from './csv/line-splitter';
 import { RecordAssembler, type RecordProblem } from './csv/fields';
@@ -164,13 +164,28 @@ function checkAgainstZip(
         `${csv} is in the zip but the manifest ${line === null ? 'does not list it' : 'marks it absent'}; it is ignored`);
     }
   }
-  for (const file of REQUIRED_FILES) {
+  // A delta upload (no bulk file) may leave any file out: its references resolve against what
+  // earlier syncs sent. A bulk upload replaces the district's roster, so it must carry it.
+  if (isDeltaUpload(modes)) {
+    if (APPLIED_FILES.every((f) => modes[f] === 'absent' && !invalid(f))) {
+      report('warning', 'manifest.nothing_to_apply', null, null,
+        `the manifest marks ${APPLIED_FILES.map((f) => `${f}.csv`).join(', ')} absent: this upload changes nothing`);
+    }
+    return;
+  }
+  for (const file of BULK_UPLOAD_FILES) {
     if (modes[file] === 'absent' && !invalid(file)) {
       const line = lineOf.get(`file.${file}`) ?? null;
       report('error', 'manifest.required_file', line, line === null ? null : 'value',
-        `rosterdrop needs ${file}.csv in every upload, as bulk or delta; the manifest ` +
-        `${line === null ? `has no file.${file} row` : `marks it absent`}`);
+        `rosterdrop needs ${file}.csv, as bulk or delta, in an upload that has a bulk file; the manifest ` +
+        `${line === null ? `has no file.${file} row` : `marks it absent`}. Only a delta upload (no file bulk) may leave it out`);
     }
+  }
+  if (modes.courses === 'absent' && !invalid('courses')) {
+    const line = lineOf.get('file.courses') ?? null;
+    report('warning', 'manifest.courses_absent', line, line === null ? null : 'value',
+      'courses.csv is absent: the classes become sections without teacher or term base courses (those need courses.csv), ' +
+      'and the courses earlier uploads sent are kept as they were');
   }
 }
 

@@ -9,9 +9,17 @@ export const DATA_FILES = [
 ] as const;
 export type DataFile = (typeof DATA_FILES)[number];
 
-/** The seven files rosterdrop needs in every upload, in the order the engine reads them. */
-export const REQUIRED_FILES = ['orgs', 'academicSessions', 'courses', 'classes', 'users', 'enrollments'] as const satisfies readonly DataFile[];
-// manifest.csv is the seventh required file.
+/** The files rosterdrop applies, in the order the engine reads them; the others are only validated. */
+export const APPLIED_FILES = ['orgs', 'academicSessions', 'courses', 'classes', 'users', 'enrollments'] as const satisfies readonly DataFile[];
+export type AppliedFile = (typeof APPLIED_FILES)[number];
+
+/**
+ * The files a bulk upload (one with any file in bulk mode) must carry, as bulk or delta, besides
+ * manifest.csv. A delta upload (no file in bulk mode) may leave any file out: what it refers to
+ * was sent by earlier syncs. courses.csv may be left out of a bulk upload too (the spec allows it;
+ * minimal exports do it): the sections then have no course to derive base courses from.
+ */
+export const BULK_UPLOAD_FILES = ['orgs', 'academicSessions', 'classes', 'users', 'enrollments'] as const satisfies readonly AppliedFile[];
 
 export type FileMode = 'bulk' | 'delta' | 'absent';
 
@@ -71,4 +79,18 @@ export interface ZipLimits {
 export interface Manifest {
   modes: Record<DataFile, FileMode>;
   properties: Map<string, string>;
+}
+
+/** An upload in which no file is bulk: it may leave any file out (absent). */
+export function isDeltaUpload(modes: Record<DataFile, FileMode>): boolean {
+  return !DATA_FILES.some((f) => modes[f] === 'bulk');
+}
+
+/**
+ * Whether a reference into `file` may name a record an earlier sync sent (the LMS and the kept
+ * records): when the file is delta, or absent from a delta upload. An absent file leaves its
+ * records as earlier syncs left them.
+ */
+export function buildsOnEarlierSyncs(modes: Record<DataFile, FileMode>, file: DataFile): boolean {
+  return modes[file] === 'delta' || (modes[file] === 'absent' && isDeltaUpload(modes));
 }

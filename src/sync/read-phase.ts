@@ -1,7 +1,8 @@
 /**
- * Reads the upload into the staging tables: zip (safety limits), manifest, then each required
- * CSV streamed through the strict reader and the field mapping into one bulk load per file.
- * Optional OneRoster files that are present are validated but not applied.
+ * Reads the upload into the staging tables: zip (safety limits), manifest, the start of every
+ * present file (structure.ts: all broken headers at once), then each applied CSV streamed through
+ * the strict reader and the field mapping into one bulk load per file. An absent file leaves its
+ * stage table empty. Optional OneRoster files that are present are validated but not applied.
  */
 import { Transform } from 'node:stream';
 import type { SqlSession, SqlValue } from '../db/sql-session';
@@ -9,7 +10,8 @@ import type { IssueSink } from '../oneroster/issues';
 import { readManifest } from '../oneroster/manifest';
 import { readCsv } from '../oneroster/read-csv';
 import { SCHEMAS } from '../oneroster/schemas';
-import { DATA_FILES, REQUIRED_FILES, type DataFile, type Manifest, type ParsedRow, type ZipLimits } from '../oneroster/types';
+import { checkUploadStructure } from '../oneroster/structure';
+import { APPLIED_FILES, DATA_FILES, type AppliedFile, type DataFile, type Manifest, type ParsedRow, type ZipLimits } from '../oneroster/types';
 import { RosterZip } from '../oneroster/zip-reader';
 import { mapClass, mapCourse, mapEnrollment, mapOrg, mapSession, mapUser, rejectedRow, type MappingContext } from './mapping';
 import { FILE_TABLES, stageColumns } from './stage-tables';
@@ -17,7 +19,7 @@ import type { SyncProgress } from './types';
 
 type Mapper = (row: ParsedRow) => SqlValue[];
 
-function mapperFor(file: (typeof REQUIRED_FILES)[number], ctx: MappingContext): Mapper {
+function mapperFor(file: AppliedFile, ctx: MappingContext): Mapper {
   switch (file) {
     case 'orgs': return mapOrg;
     case 'academicSessions': return mapSession;
@@ -39,6 +41,7 @@ export async function readUpload(db: SqlSession, zipPath: string, mapping: Mappi
   const zip = await RosterZip.open(zipPath, opts.limits, issues, opts.displayName);
   try {
     const manifest = await readManifest(zip, issues);
+    const headerOnly = await checkUploadStructure(zip, manifest.modes, issues);
     const present = DATA_FILES.filter((f) => manifest.modes[f] !== 'absent');
     const total = present.reduce((sum, f) => sum + zip.uncompressedSize(SCHEMAS[f].fileName), 0);
     let done = 0;
@@ -58,9 +61,11 @@ export async function readUpload(db: SqlSession, zipPath: string, mapping: Mappi
       return entry.pipe(through);
     };
 
-    for (const file of REQUIRED_FILES) {
+    for (const file of APPLIED_FILES) {
       const schema = SCHEMAS[file];
-      const mode = manifest.modes[file] as 'bulk' | 'delta';
+      const fileMode = manifest.modes[file];
+      if (fileMode === 'absent') continue;
+      const mode = fileMode; // narrowed for the generator below
       const table = FILE_TABLES[file];
       const columns = stageColumns(table);
       const map = mapperFor(file, mapping);
@@ -71,7 +76,7 @@ export async function readUpload(db: SqlSession, zipPath: string, mapping: Mappi
       await db.load(table, columns, batches());
     }
 
-    for (const file of present.filter((f) => !(REQUIRED_FILES as readonly DataFile[]).includes(f))) {
+    for (const file of present.filter((f) => !(APPLIED_FILES as readonly DataFile[]).includes(f) && !headerOnly.has(f))) {
       const schema = SCHEMAS[file];
       const input = await open(schema.fileName);
       for await (const rows of readCsv(input, schema, manifest.modes[file] as 'bulk' | 'delta', issues)) void rows;

@@ -2,11 +2,12 @@
  * Cross-row rules, run as set-based SQL over the staging tables once the whole file is loaded:
  * duplicate sourcedIds, references between files, org cycles. A failing row is marked ok = 0 and
  * reported; checks run in dependency order, so rows that depend on a rejected row are rejected
- * (and say so) in turn. In delta mode a reference may also name a record the LMS already holds.
+ * (and say so) in turn. A reference into a delta file, or into a file a delta upload leaves out,
+ * may also name a record the LMS already holds.
  */
 import type { SqlSession } from '../db/sql-session';
 import type { IssueCode, IssueSink, Severity } from '../oneroster/issues';
-import type { DataFile, FileMode } from '../oneroster/types';
+import { buildsOnEarlierSyncs, type DataFile, type FileMode } from '../oneroster/types';
 import { SCHEMAS } from '../oneroster/schemas';
 import { KEPT_RECORDS } from './apply/kept-records';
 import { FILE_TABLES, type StageTable } from './stage-tables';
@@ -79,8 +80,9 @@ export class ReferenceChecker {
   async run(): Promise<void> {
     for (const table of Object.values(FILE_TABLES)) await this.duplicates(table);
     await this.orgCycles();
-    for (let i = 0; i < RULES.length;) {
-      const group = sameOwnerGroup(i);
+    const rules = RULES.filter((r) => this.checked(r));
+    for (let i = 0; i < rules.length;) {
+      const group = sameOwnerGroup(rules, i);
       // one pass over a big file for all its references, the rule by rule passes only if one fails
       if (group.length === 1 || await this.anyFails(group)) for (const rule of group) await this.reference(rule);
       i += group.length;
@@ -92,6 +94,15 @@ export class ReferenceChecker {
   /** After users were rejected late (username conflicts), reject what depends on them too. */
   async afterUserRejections(): Promise<void> {
     for (const rule of RULES.filter((r) => r.target === 'stage_users' && r.severity === 'error')) await this.reference(rule);
+  }
+
+  /**
+   * A reference into a file a bulk upload leaves out cannot be checked: only courses.csv may be
+   * left out (manifest.ts), which the manifest check reports once for the whole upload.
+   */
+  private checked(rule: RefRule): boolean {
+    const target = TABLE_FILE[rule.target]!;
+    return this.modes[target] !== 'absent' || buildsOnEarlierSyncs(this.modes, target);
   }
 
   /** Whether any row of the group's owner breaks one of its rules (ignoring the LMS: a superset). */
@@ -132,8 +143,8 @@ export class ReferenceChecker {
   private async reference(rule: RefRule): Promise<void> {
     const file = fileName(rule.owner);
     const targetFile = fileName(rule.target);
-    const targetMode = this.modes[TABLE_FILE[rule.target]!];
-    const live = targetMode === 'delta' && LIVE[rule.target] ? ` AND NOT EXISTS (${LIVE[rule.target]})` : '';
+    const earlier = buildsOnEarlierSyncs(this.modes, TABLE_FILE[rule.target]!);
+    const live = earlier && LIVE[rule.target] ? ` AND NOT EXISTS (${LIVE[rule.target]})` : '';
     const usable = (row: string) => `${row}.ok = 1${rule.notForDeleted ? ` AND ${row}.deleted = 0` : ''}`;
     const valid = rule.direct ? usable('s') : `EXISTS (SELECT 1 FROM ${rule.owner} o WHERE o.line = s.line AND ${usable('o')})`;
     const failing = `FROM (${rule.from}) s WHERE s.ref IS NOT NULL AND ${valid}
@@ -149,7 +160,7 @@ export class ReferenceChecker {
     this.report(rows.map((r) => {
       const rejected = r.ref_line !== null;
       const code: IssueCode = rejected ? 'ref.rejected' : rule.unknownCode ?? 'ref.unknown';
-      const where = targetMode !== 'delta' ? '' : KEPT_TARGETS.has(rule.target) ? ' nor sent by an earlier file' : ' nor already in the LMS';
+      const where = !earlier ? '' : KEPT_TARGETS.has(rule.target) ? ' nor sent by an earlier file' : ' nor already in the LMS';
       const message = rejected
         ? `${rule.column} "${r.ref}" refers to ${targetFile} line ${r.ref_line}, which was rejected${skipped}`
         : rule.unknownCode === 'ref.course_unknown'
@@ -220,11 +231,11 @@ function sel(table: StageTable, col: string): Pick<RefRule, 'from' | 'owner' | '
   return { from: `SELECT line, sid, ${col} AS ref, ok, deleted FROM ${table}`, owner: table, direct: col };
 }
 
-/** RULES[i] and the direct rules right after it with the same owner (a group of one otherwise). */
-function sameOwnerGroup(i: number): RefRule[] {
-  const group = [RULES[i]];
-  if (!RULES[i].direct) return group;
-  while (RULES[i + group.length]?.direct && RULES[i + group.length].owner === RULES[i].owner) group.push(RULES[i + group.length]);
+/** rules[i] and the direct rules right after it with the same owner (a group of one otherwise). */
+function sameOwnerGroup(rules: readonly RefRule[], i: number): RefRule[] {
+  const group = [rules[i]];
+  if (!rules[i].direct) return group;
+  while (rules[i + group.length]?.direct && rules[i + group.length].owner === rules[i].owner) group.push(rules[i + group.length]);
   return group;
 }
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { IssueSink, StructuralError, type SyncIssue } from '../../src/oneroster/issues';
 import { RosterZip, DEFAULT_ZIP_LIMITS } from '../../src/oneroster/zip-reader';
 import { readManifest } from '../../src/oneroster/manifest';
-import { REQUIRED_FILES, type Manifest } from '../../src/oneroster/types';
+import { APPLIED_FILES, type Manifest } from '../../src/oneroster/types';
 import { makeZip, tempDir } from '../helpers/zip';
 
 let dir = '';
@@ -20,7 +20,7 @@ const GOOD_ROWS = [
   'file.lineItems,absent', 'file.orgs,bulk', 'file.resources,absent', 'file.results,absent', 'file.users,bulk',
   'source.systemName,Example SIS', 'source.systemCode,EXSIS',
 ];
-const REQUIRED_CSVS = Object.fromEntries(REQUIRED_FILES.map((f) => [`${f}.csv`, 'sourcedId\n']));
+const REQUIRED_CSVS = Object.fromEntries(APPLIED_FILES.map((f) => [`${f}.csv`, 'sourcedId\n']));
 
 /** A manifest from GOOD_ROWS with rows replaced (name → new row, or null to drop) and extra rows appended. */
 function manifest(change: Record<string, string | null> = {}, extra: string[] = [], header = 'propertyName,value'): string {
@@ -162,17 +162,47 @@ test('a CSV in the zip marked absent or not listed → manifest.file_unexpected 
   ]);
 });
 
-test('each required file must be bulk or delta → manifest.required_file', async () => {
-  const csvs = { ...REQUIRED_CSVS };
-  delete (csvs as Record<string, string>)['courses.csv'];
-  const { error, issues } = await read(manifest({ 'file.courses': 'file.courses,absent' }), csvs);
+test('an upload with a bulk file needs orgs, academicSessions, classes, users and enrollments → manifest.required_file', async () => {
+  const csvs: Record<string, string> = { ...REQUIRED_CSVS };
+  delete csvs['users.csv'];
+  const { error, issues } = await read(manifest({ 'file.users': 'file.users,absent' }), csvs);
   assert.equal(error?.issue.code, 'manifest.required_file');
-  assert.match(error?.issue.message ?? '', /needs courses\.csv in every upload/);
+  assert.equal(error?.issue.line, 16);
+  assert.equal(error?.issue.column, 'value');
+  assert.match(error?.issue.message ?? '', /needs users\.csv, as bulk or delta, in an upload that has a bulk file/);
   assert.equal(issues.length, 1);
   // delta is as good as bulk
   const delta = await read(manifest({ 'file.users': 'file.users,delta' }));
   assert.equal(delta.error, null);
   assert.equal(delta.manifest?.modes.users, 'delta');
+});
+
+test('courses.csv absent from a bulk upload: accepted, one manifest.courses_absent warning', async () => {
+  const csvs: Record<string, string> = { ...REQUIRED_CSVS };
+  delete csvs['courses.csv'];
+  const { manifest: m, issues } = await read(manifest({ 'file.courses': 'file.courses,absent' }), csvs);
+  assert.equal(m?.modes.courses, 'absent');
+  assert.deepEqual(issues.map((i) => [i.severity, i.code, i.file, i.line, i.column]), [['warning', 'manifest.courses_absent', 'manifest.csv', 8, 'value']]);
+  assert.match(issues[0].message, /without teacher or term base courses \(those need courses\.csv\)/);
+});
+
+test('a delta upload (no file bulk) may mark any file absent', async () => {
+  const onlyEnrollments = manifest(Object.fromEntries(['academicSessions', 'classes', 'courses', 'orgs', 'users']
+    .map((f) => [`file.${f}`, `file.${f},absent`]).concat([['file.enrollments', 'file.enrollments,delta']])));
+  const { manifest: m, issues, error } = await read(onlyEnrollments, { 'enrollments.csv': 'sourcedId\n' });
+  assert.equal(error, null);
+  assert.deepEqual(issues, [], 'no courses_absent warning in a delta upload: its classes keep the courses earlier uploads sent');
+  assert.equal(m?.modes.enrollments, 'delta');
+  assert.equal(m?.modes.users, 'absent');
+  // nothing at all to apply: said, not refused
+  const nothing = await read(manifest(Object.fromEntries([...APPLIED_FILES, 'demographics']
+    .map((f) => [`file.${f}`, `file.${f},${f === 'demographics' ? 'delta' : 'absent'}`]))), { 'demographics.csv': 'sourcedId\n' });
+  assert.equal(nothing.error, null);
+  assert.deepEqual(nothing.issues.map((i) => [i.severity, i.code, i.line]), [['warning', 'manifest.nothing_to_apply', null]]);
+  // one bulk file makes it a bulk upload, which needs the others again
+  const mixed = await read(onlyEnrollments.replace('file.enrollments,delta', 'file.enrollments,bulk'), { 'enrollments.csv': 'sourcedId\n' });
+  assert.deepEqual(mixed.issues.filter((i) => i.severity === 'error').map((i) => i.message.match(/needs (\w+)\.csv/)?.[1]),
+    ['orgs', 'academicSessions', 'classes', 'users']);
 });
 
 test('all problems are recorded before the throw', async () => {

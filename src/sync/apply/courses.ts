@@ -4,6 +4,7 @@
  * created, updated, restored, and unshared ones deleted when the settings say so.
  */
 import { analyze, type SqlValue } from '../../db/sql-session';
+import { buildsOnEarlierSyncs } from '../../oneroster/types';
 import { baseCourseEnrollment, deriveClassCourses, deriveOrgCourses, type ClassContext, type DerivedCourse, type Teacher } from '../hierarchy';
 import { metadataJson } from '../mapping';
 import { analyzeStageTables, stageColumns } from '../stage-tables';
@@ -47,12 +48,12 @@ const TOUCHED_BY_DELTA = `(k.course_sid IN (SELECT sid FROM stage_courses WHERE 
  * earlier file sent, unless this file sends, deletes or rejects it.
  */
 async function stageClassContexts(ctx: ApplyContext): Promise<void> {
-  const keptClasses = ctx.modes.classes !== 'delta' ? '' : `UNION ALL
+  const keptClasses = !buildsOnEarlierSyncs(ctx.modes, 'classes') ? '' : `UNION ALL
     SELECT substr(k.external_id, 4), k.title, k.course_sid, k.school_sid, k.first_term_sid, k.metadata FROM oneroster_class k
     WHERE k.domain_id IN ${IN_SCOPE} AND NOT EXISTS (SELECT 1 FROM stage_classes x WHERE 'or-' || x.sid = k.external_id AND x.ok = 1)
     AND ${TOUCHED_BY_DELTA}`;
   // a bulk file's class names only the file's own course (no join: SQLite scans the table per class even ON 1 = 0)
-  const course = ctx.modes.courses !== 'delta'
+  const course = !buildsOnEarlierSyncs(ctx.modes, 'courses')
     ? { columns: 'co.sid AS course_sid, co.title AS course_title, co.code AS course_code, co.metadata AS course_metadata', join: '' }
     : {
       columns: `coalesce(co.sid, substr(kc.external_id, 4)) AS course_sid, coalesce(co.title, kc.title) AS course_title,
@@ -93,7 +94,7 @@ async function stagePrimaryTeachers(ctx: ApplyContext): Promise<void> {
     LEFT JOIN stage_users u ON u.sid = e.user_sid AND u.ok = 1
     LEFT JOIN lms_user lu ON u.sid IS NULL AND lu.external_id = 'or-' || e.user_sid AND lu.domain_id IN ${IN_SCOPE}
     WHERE e.ok = 1 AND e.deleted = 0 AND e.or_role = 'teacher' AND e.is_primary = 1`);
-  if (ctx.modes.enrollments === 'delta') {
+  if (buildsOnEarlierSyncs(ctx.modes, 'enrollments')) {
     await ctx.db.run(`INSERT INTO primary_teacher (class_sid, src, line, sid, given_name, family_name)
       SELECT c.sid, 0, x.id, substr(lu.external_id, 4), coalesce(u.given_name, lu.given_name), coalesce(u.family_name, lu.family_name)
       FROM class_context c
@@ -167,14 +168,18 @@ export async function deriveCourses(ctx: ApplyContext): Promise<void> {
   await ctx.db.run('CREATE INDEX ix_course_target_ext ON course_target (ext)');
 }
 
-/** Whether stale base courses may be removed: only when the file gave a complete picture. */
-function baseCoursesComplete(ctx: ApplyContext): boolean {
-  return ctx.issues.counts.error === 0;
+/**
+ * Whether stale base courses (and their teachers' enrollments) may be removed: only when the file
+ * gave a complete picture, without errors and with the courses.csv they are derived from.
+ */
+export function baseCoursesComplete(ctx: ApplyContext): boolean {
+  return ctx.issues.counts.error === 0 && ctx.modes.courses !== 'absent';
 }
 
 function unsharedCourses(ctx: ApplyContext): string {
   if (ctx.settings.unsharedCourses !== 'delete' || ctx.modes.classes !== 'bulk') return 'FROM course WHERE 1 = 0';
-  const kinds = baseCoursesComplete(ctx) ? '' : " AND kind = 'section'";
+  // org base courses come from orgs.csv; teacher and term base courses need courses.csv too
+  const kinds = ctx.issues.counts.error > 0 ? " AND kind = 'section'" : baseCoursesComplete(ctx) ? '' : " AND kind IN ('section', 'org_base')";
   return `FROM course WHERE ${MANAGED} AND domain_id IN ${IN_SCOPE} AND status <> 'deleted'${kinds}
     AND NOT EXISTS (SELECT 1 FROM course_target t WHERE t.ext = course.external_id)
     AND NOT EXISTS (SELECT 1 FROM stage_classes s WHERE s.ok = 0 AND 'or-' || s.sid = course.external_id)`;
@@ -199,7 +204,8 @@ const differs = FIELDS.map((f) => `course.${f} IS DISTINCT FROM ${SOURCE[f]}`).j
 
 export async function applyCourses(ctx: ApplyContext): Promise<void> {
   const { db, counts, now } = ctx;
-  if (!baseCoursesComplete(ctx) && ctx.settings.unsharedCourses === 'delete' && ctx.modes.classes === 'bulk') {
+  // without courses.csv the manifest check already said that base courses are left as they are
+  if (ctx.issues.counts.error > 0 && ctx.settings.unsharedCourses === 'delete' && ctx.modes.classes === 'bulk') {
     ctx.issues.warning('apply.unshared_skipped', { file: 'classes.csv' },
       'base courses missing from this file were kept: the file had errors, so the hierarchy it gives may be incomplete');
   }

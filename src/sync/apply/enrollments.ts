@@ -5,6 +5,7 @@
  */
 import { analyze } from '../../db/sql-session';
 import { type ApplyContext, count, IN_SCOPE, MANAGED, sameFlag } from './context';
+import { baseCoursesComplete } from './courses';
 import { type DuplicateId, findDuplicateEnrollmentIds } from './duplicate-ids';
 
 const FIELDS = ['course_id', 'user_id', 'domain_id', 'role', 'start_at', 'end_at', 'metadata'] as const;
@@ -66,8 +67,8 @@ async function unsharedEnrollments(ctx: ApplyContext): Promise<string> {
       AND NOT EXISTS (SELECT 1 FROM course_target t WHERE t.enrollment_ext = enrollment.external_id)`);
     found.add(ctx);
   }
-  // stale base-course enrollments go only when the file had no errors (its hierarchy may be incomplete)
-  return `SELECT id FROM unshared_enrollment${ctx.issues.counts.error === 0 ? '' : ' WHERE is_base = 0'}`;
+  // stale base-course enrollments go only with their courses (the hierarchy may be incomplete)
+  return `SELECT id FROM unshared_enrollment${baseCoursesComplete(ctx) ? '' : ' WHERE is_base = 0'}`;
 }
 
 const found = new WeakSet<ApplyContext>();
