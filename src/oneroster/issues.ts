@@ -66,6 +66,13 @@ export const ISSUE_CODES = {
   'ref.school_mismatch': "The enrollment's school differs from its class's school",
   'ref.course_unknown': 'The class names a course that is not in courses.csv: no base courses for it',
   'ref.agent_role': 'An agent link should pair a student with a parent, guardian or relative',
+  'ref.org_parent_missing': "An org's parent is not in orgs.csv (nor, in a delta, the LMS): the org is accepted without a parent, under the sync's root domain",
+  'ref.deleted': 'The referenced record is marked tobedeleted: this row is not applied, or applied without it (the message says which)',
+  // legal but suspicious (warnings: the row is applied)
+  'ref.student_privileged': 'A user whose users.csv role is student is enrolled as teacher or administrator: they hold those rights in the class',
+  'ref.primary_student': 'primary is true on a student enrollment (primary marks a class\'s main teacher)',
+  'ref.outside_terms': "The enrollment's dates lie outside its class's terms",
+  'ref.demographics_user': 'A demographics row names no user in users.csv (nor, in a delta, the LMS)',
   // applying
   'apply.username_taken': 'The username is already used in that domain by another user',
   'apply.safety_threshold': 'The sync would remove or deactivate too much; refused',

@@ -195,7 +195,7 @@ export class SyncEngine {
     await indexStageTables(db);
     await refreshScope(db, domain.id);
     req.onProgress?.({ phase: 'validate', done: 0, total: 1 });
-    const checker = new ReferenceChecker(db, issues, manifest.modes);
+    const checker = new ReferenceChecker(db, issues, manifest.modes, dates);
     await checker.run();
     const duplicates = await findDuplicateIds(db);
     timer('validate');

@@ -30,6 +30,20 @@ function mapperFor(file: AppliedFile, ctx: MappingContext): Mapper {
   }
 }
 
+/**
+ * demographics.csv is validated, not applied; its valid rows' lines and sourcedIds (each names a
+ * user) are staged so that a row for no user can be reported (reference-checks.ts).
+ */
+async function stageDemographics(db: SqlSession, rows: AsyncIterable<ParsedRow[]>): Promise<void> {
+  const status = SCHEMAS.demographics.columns.findIndex((c) => c.name === 'status');
+  async function* batches(): AsyncGenerator<SqlValue[][]> {
+    for await (const batch of rows) {
+      yield batch.filter((r) => r.ok).map((r) => [r.line, r.sourcedId, r.values[status] === 'tobedeleted' ? 1 : 0]);
+    }
+  }
+  await db.load('stage_demographics', stageColumns('stage_demographics'), batches());
+}
+
 export interface ReadOptions {
   limits: ZipLimits;
   /** the upload's name as its sender knows it (messages name it, not the queue file) */
@@ -79,7 +93,9 @@ export async function readUpload(db: SqlSession, zipPath: string, mapping: Mappi
     for (const file of present.filter((f) => !(APPLIED_FILES as readonly DataFile[]).includes(f) && !headerOnly.has(f))) {
       const schema = SCHEMAS[file];
       const input = await open(schema.fileName);
-      for await (const rows of readCsv(input, schema, manifest.modes[file] as 'bulk' | 'delta', issues)) void rows;
+      const rows = readCsv(input, schema, manifest.modes[file] as 'bulk' | 'delta', issues);
+      if (file === 'demographics') await stageDemographics(db, rows);
+      else for await (const batch of rows) void batch;
     }
     return manifest;
   } finally {

@@ -11,7 +11,8 @@ type Columns = Record<string, ColType>;
 /**
  * Every file's table starts with these. A row rejected while reading stays with ok = 0 and only
  * its line and sourcedId: it is then not "unshared", and rows that depend on it can cite it.
- * deleted = 1 marks a delta row with status tobedeleted.
+ * deleted = 1 marks a row with status tobedeleted; deleted = 2 (with ok = 0) a row not applied
+ * because a record it needs is tobedeleted (reference-checks.ts says so on its line).
  */
 const base = { line: 'int', sid: 'text', ok: 'int', deleted: 'int' } as const satisfies Columns;
 
@@ -32,6 +33,10 @@ export const STAGE = {
   stage_class_terms: { line: 'int', class_sid: 'text', term_sid: 'text', pos: 'int' },
   stage_user_orgs: { line: 'int', user_sid: 'text', org_sid: 'text', pos: 'int' },
   stage_user_agents: { line: 'int', user_sid: 'text', agent_sid: 'text' },
+  /** demographics.csv is not applied: its rows' lines and sourcedIds (a user's) are kept to check that the user exists */
+  stage_demographics: { line: 'int', sid: 'text', deleted: 'int' },
+  /** the academic sessions' dates as the enrollments' dates are staged (reference-checks.ts compares them) */
+  stage_session_spans: { sid: 'text', start_date: 'text', end_date: 'text', start_at: 'instant', end_at: 'instant' },
   /** every course the sync should hold: sections and the derived base courses */
   stage_target_courses: {
     ext: 'text', kind: 'text', domain_id: 'int', title: 'text', base_ext: 'text', owner_sid: 'text', term: 'text',

@@ -19,7 +19,8 @@ export async function applyDomains(ctx: ApplyContext): Promise<void> {
   const bySid = new Map(orgs.map((o) => [o.sid, o]));
   const domainOf = new Map<string, number>();
 
-  // parents before children; the reference checks already rejected cycles and unknown parents
+  // parents before children; the reference checks rejected cycles and children of rejected parents,
+  // and warned of parents that name nothing here (such an org goes under the root, below)
   const ordered: OrgRow[] = [];
   const placed = new Set<string>();
   const place = (o: OrgRow): void => {
