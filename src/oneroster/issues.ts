@@ -43,6 +43,7 @@ export const ISSUE_CODES = {
   // values
   'value.required': 'A required value is blank',
   'value.enum': 'The value is not one of the allowed tokens (case-sensitive)',
+  'value.enum_case': 'The value is an allowed token in another case (e.g. TRUE, Student): accepted as the exact token',
   'value.date': 'Dates must be YYYY-MM-DD and real calendar dates',
   'value.datetime': 'Date-times must be ISO 8601 UTC, e.g. 2024-01-31T12:00:00.000Z',
   'value.year': 'Years must be four digits',
