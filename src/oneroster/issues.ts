@@ -36,7 +36,7 @@ export const ISSUE_CODES = {
   'csv.header_duplicate': 'A header name appears twice',
   'csv.extension_column': 'Extra columns must be named metadata.* and come after the defined ones',
   'csv.no_rows': 'The file has a header but no data rows',
-  'csv.row_width': 'The row has a different number of fields than the header',
+  'csv.row_width': 'The row has a different number of fields than the header (a warning when the extra ones are empty: they are dropped)',
   'csv.quote': 'A quoted field is not closed, or a quote appears inside an unquoted field',
   'csv.line_break_in_field': 'OneRoster forbids line breaks inside a field',
   'csv.line_too_long': 'A line is longer than allowed',
@@ -53,7 +53,7 @@ export const ISSUE_CODES = {
   'value.user_ids': 'userIds items must look like {type:identifier}',
   'value.grade': 'Grades should be CEDS codes such as KG or 09',
   'value.date_order': 'The end date is before the start date',
-  'value.status_in_bulk': 'Bulk files leave status and dateLastModified blank',
+  'value.status_in_bulk': 'Bulk files leave status and dateLastModified blank (a tobedeleted row is applied as in a delta, other values are ignored)',
   'value.status_required': 'Delta files need status (active or tobedeleted) and dateLastModified',
   'value.too_long': 'The value is longer than rosterdrop stores',
   // references between records
