@@ -1,8 +1,9 @@
 /**
  * `rosterdrop sync`, `history` and `run show` through the real CLI on both databases, with the
- * real Ed-Fi sample (users.csv lines 10 and 11 are defective): exit codes 0/2/3/4/5, the --json
- * object, validation that changes nothing, the safety threshold and --force, the history order
- * and the issues CSV.
+ * real Ed-Fi sample made defective (users.csv lines 10 and 11 get a 19th field that is not empty:
+ * the sample's own empty one is only a warning): exit codes 0/2/3/4/5, the --json object,
+ * validation that changes nothing, the safety threshold and --force, the history order and the
+ * issues CSV.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -19,6 +20,20 @@ interface SyncJson {
   runId: number; domain: string; file: string; sha256: string; status: string; mode: string; forced: boolean; message: string;
   durationMs: number; counts: SyncCounts; issueTotals: { error: number; warning: number; info: number }; issuesDropped: number;
   issues: JsonIssue[];
+}
+
+/**
+ * The sample whose two teacher rows (users.csv lines 10 and 11, each with an empty 19th field) end
+ * in "x" instead: a row too wide whose extra field is not empty is rejected, with its 4 enrollments.
+ */
+function defectiveSample(): Record<string, string> {
+  const files = sampleFiles();
+  const lines = files['users.csv'].split('\n');
+  for (const i of [9, 10]) {
+    assert.ok(lines[i].endsWith(',,,,,,'), `users.csv line ${i + 1} is a teacher row with a trailing comma`);
+    lines[i] = `${lines[i]}x`;
+  }
+  return { ...files, 'users.csv': lines.join('\n') };
 }
 
 /** The sample with every user but the first student gone (and their enrollments, so the file stays clean). */
@@ -68,7 +83,7 @@ describe('rosterdrop sync, history and run show', { concurrency: true }, () => {
       let appliedRunId = 0;
       before(async () => {
         db = await cliDatabase(kind);
-        sample = await makeZip(path.join(db.dir, 'edfi.zip'), sampleFiles());
+        sample = await makeZip(path.join(db.dir, 'edfi.zip'), defectiveSample());
         reduced = await makeZip(path.join(db.dir, 'edfi-reduced.zip'), reducedSample());
         const add = await db.cli(['domain', 'add', 'gb', '--name', 'Grand Bend']);
         assert.equal(add.code, 0, add.stderr);

@@ -274,7 +274,7 @@ test('kept issues and rejected sourcedIds do not pin the chunks they were cut fr
       const lines: string[] = [];
       for (let i = 0; i < 1000; i++) {
         const n = k * 1000 + i;
-        lines.push(`enrollment-${n}-0123456789abcdef,,,class-${n % 4000}-2024-fall,school-${n % 40},user-${n}-abcdef,${n % 500 === 7 ? 'Student' : 'student'},,2024-08-15,2025-06-01`);
+        lines.push(`enrollment-${n}-0123456789abcdef,,,class-${n % 4000}-2024-fall,school-${n % 40},user-${n}-abcdef,${n % 500 === 7 ? 'pupil' : 'student'},,2024-08-15,2025-06-01`);
       }
       yield Buffer.from(`${lines.join('\n')}\n`);
     }

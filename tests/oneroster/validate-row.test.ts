@@ -64,13 +64,13 @@ test('a valid row is ok, with its values in header order and no metadata', () =>
 });
 
 test('issues carry file, line, column, sourcedId, and a message naming rule and value', () => {
-  const { row, issues } = run('users', { role: 'Teacher' });
+  const { row, issues } = run('users', { role: ' Teacher' });
   assert.equal(row.ok, false);
   const issue = only(issues, 'value.enum', 'error', 'role');
   assert.equal(issue.file, 'users.csv');
   assert.equal(issue.line, 7);
   assert.equal(issue.sourcedId, 'u1');
-  assert.equal(issue.message, 'users.csv line 7: role "Teacher" is not allowed; did you mean "teacher"? (values are case-sensitive)');
+  assert.equal(issue.message, 'users.csv line 7: role " Teacher" is not allowed; did you mean "teacher"? (no spaces around a token)');
 });
 
 test('enum without a case match lists the allowed tokens; enrollments allow only four roles', () => {
@@ -80,22 +80,13 @@ test('enum without a case match lists the allowed tokens; enrollments allow only
   only(run('users', { role: 'principal' }).issues, 'value.enum', 'error', 'role');
 });
 
-test('row width: both counts, the trailing comma hint, sourcedId kept', () => {
+test('row width: fewer fields are rejected with both counts and a hint, sourcedId kept', () => {
   const sink = new IssueSink();
-  const ctx = rowContext(SCHEMAS.users, 'bulk');
-  const row = validateRow([...fields('users'), ''], 10, ctx, sink);
-  assert.equal(row.ok, false);
-  assert.equal(row.sourcedId, 'u1');
-  assert.equal(row.values.length, 18);
+  const short = validateRow(['u9', '', ''], 12, rowContext(SCHEMAS.users, 'bulk'), sink);
+  assert.equal(short.ok, false);
   const issue = only(sink.kept, 'csv.row_width', 'error', null);
-  assert.match(issue.message, /19 fields but the header has 18 columns \(an extra trailing comma\?\)/);
-
-  const sink2 = new IssueSink();
-  validateRow([...fields('users'), 'x'], 11, ctx, sink2);
-  assert.doesNotMatch(sink2.kept[0].message, /trailing comma/);
-  const sink3 = new IssueSink();
-  const short = validateRow(['u9', '', ''], 12, ctx, sink3);
-  assert.match(sink3.kept[0].message, /3 fields but the header has 18 columns/);
+  assert.equal(issue.message, 'users.csv line 12: the row has 3 fields but the header has 18 columns ' +
+    '(fields missing, or a list that is not quoted?); the row is rejected');
   assert.equal(short.sourcedId, 'u9');
   assert.equal(short.values.length, 18);
 });
@@ -110,8 +101,8 @@ test('required blank → value.required', () => {
   only(run('enrollments', { primary: ' ' }).issues, 'value.enum', 'error', 'primary');
 });
 
-test('booleans are exactly true or false', () => {
-  const issue = only(run('users', { enabledUser: 'TRUE' }).issues, 'value.enum', 'error', 'enabledUser');
+test('booleans are true or false (in any case, with a warning)', () => {
+  const issue = only(run('users', { enabledUser: 'TRUE ' }).issues, 'value.enum', 'error', 'enabledUser');
   assert.match(issue.message, /did you mean "true"\?/);
   only(run('enrollments', { primary: '1' }).issues, 'value.enum', 'error', 'primary');
   assert.deepEqual(run('enrollments', { primary: 'true' }).issues, []);
@@ -170,7 +161,11 @@ test('lists: items trimmed leniently, blank items are errors, items of refLists 
 });
 
 test('list items of an enumeration (resources.roles) are checked', () => {
-  only(run('resources', { roles: 'teacher,Student' }).issues, 'value.enum', 'error', 'roles');
+  only(run('resources', { roles: 'teacher,principal' }).issues, 'value.enum', 'error', 'roles');
+  const cased = run('resources', { roles: 'teacher,Student' });
+  assert.equal(cased.row.ok, true);
+  assert.match(only(cased.issues, 'value.enum_case', 'warning', 'roles').message, /roles item "Student" is not a OneRoster token .*read as "student"/);
+  assert.equal(cased.row.values[columnIndex(SCHEMAS.resources, 'roles')], 'teacher,student');
 });
 
 test('grades: unknown CEDS codes are warnings only, with a hint', () => {
@@ -213,7 +208,7 @@ test('delta: status active/tobedeleted and a UTC datetime are required', () => {
   const inactive = only(run('users', { status: 'inactive', dateLastModified: '2024-01-31T12:00:00Z' }, 'delta').issues,
     'value.status_required', 'error', 'status');
   assert.match(inactive.message, /OneRoster 1\.0 token/);
-  only(run('users', { status: 'Active', dateLastModified: '2024-01-31T12:00:00Z' }, 'delta').issues, 'value.status_required', 'error', 'status');
+  only(run('users', { status: 'Actve', dateLastModified: '2024-01-31T12:00:00Z' }, 'delta').issues, 'value.status_required', 'error', 'status');
   only(run('users', { status: 'active' }, 'delta').issues, 'value.status_required', 'error', 'dateLastModified');
 });
 
@@ -263,7 +258,178 @@ test('metadata.* columns: prefix stripped, blanks left out, null when none', () 
 });
 
 test('several problems in one row are all reported', () => {
-  const { row, issues } = run('enrollments', { role: 'Student', beginDate: '2024-13-01', userSourcedId: '' });
+  const { row, issues } = run('enrollments', { role: 'pupil', beginDate: '2024-13-01', userSourcedId: '' });
   assert.equal(row.ok, false);
   assert.deepEqual(issues.map((i) => i.code).sort(), ['value.date', 'value.enum', 'value.required']);
+});
+
+// ---- issue 18: trailing empty fields, unquoted lists, enumerations in another case, bulk status ----
+
+/** A row as a reader splits it when nothing is quoted: every comma separates fields. */
+function unquoted(file: DataFile, change: Record<string, string>, extra: string[] = []): string[] {
+  return [...fields(file, change).join(',').split(','), ...extra];
+}
+
+function validate(input: string[], file: DataFile, mode: 'bulk' | 'delta' = 'bulk'): { row: ParsedRow; issues: SyncIssue[] } {
+  const sink = new IssueSink();
+  const row = validateRow(input, 9, rowContext(SCHEMAS[file], mode), sink);
+  return { row, issues: sink.kept };
+}
+
+test('trailing empty fields: the row is kept without them, with a csv.row_width warning', () => {
+  for (const extra of [[''], ['', '']]) {
+    const input = [...fields('users'), ...extra];
+    const { row, issues } = validate(input, 'users');
+    assert.equal(row.ok, true);
+    assert.deepEqual(row.values, fields('users'));
+    const issue = only(issues, 'csv.row_width', 'warning', null);
+    assert.equal(issue.line, 9);
+    assert.equal(issue.sourcedId, 'u1');
+    assert.match(issue.message, new RegExp(`^users\\.csv line 9: the row has ${18 + extra.length} fields but the header has 18 columns; ` +
+      `the extra fields? (is|are) empty \\(a trailing comma\\), so (it is|they are) dropped$`));
+    assert.equal(input.length, 18 + extra.length, "the caller's array is not modified");
+  }
+  // with metadata columns: the width counts them; their values are kept
+  const sink = new IssueSink();
+  const ctx = rowContext(SCHEMAS.users, 'bulk', ['metadata.house']);
+  const row = validateRow([...fields('users'), 'Blue', ''], 3, ctx, sink);
+  assert.equal(row.ok, true);
+  assert.deepEqual(row.metadata, { house: 'Blue' });
+  only(sink.kept, 'csv.row_width', 'warning', null);
+  // the kept row is still validated
+  const bad = validate([...fields('users', { role: 'principal' }), ''], 'users');
+  assert.equal(bad.row.ok, false);
+  assert.deepEqual(bad.issues.map((i) => [i.code, i.severity]), [['csv.row_width', 'warning'], ['value.enum', 'error']]);
+});
+
+test('a ClassLink teacher row (its blank last columns and a trailing comma) is kept', () => {
+  const line = '207270,,,true,255901001,teacher,Kelley Heidi Christian,,Kelley,Christian,Heidi,,Kelley.Christian@example.org,,,,,,';
+  const { row, issues } = validate(line.split(','), 'users');
+  assert.equal(row.ok, true);
+  assert.equal(row.values.length, 18);
+  assert.equal(row.values[columnIndex(SCHEMAS.users, 'role')], 'teacher');
+  only(issues, 'csv.row_width', 'warning', null);
+});
+
+test('an unquoted list is named in the rejection, not taken for a trailing comma', () => {
+  const orgs = validate(unquoted('users', { orgSourcedIds: '255901001,255901' }), 'users');
+  assert.equal(orgs.row.ok, false);
+  assert.equal(only(orgs.issues, 'csv.row_width', 'error', null).message,
+    'users.csv line 9: the row has 19 fields but the header has 18 columns: orgSourcedIds "255901001,255901" looks like a list ' +
+    'with a comma that is not quoted (a list must be in double quotes when it has a comma); the row is rejected');
+  const terms = validate(unquoted('classes', { termSourcedIds: 't1,t2,t3', periods: '4' }), 'classes');
+  assert.match(only(terms.issues, 'csv.row_width', 'error', null).message,
+    /^classes\.csv line 9: the row has 16 fields but the header has 14 columns: termSourcedIds "t1,t2,t3" looks like a list with a comma that is not quoted/);
+  // the same with blank last columns: two empty extra fields, still not a trailing comma
+  const blankTerms = validate(unquoted('classes', { termSourcedIds: 't1,t2,t3', periods: '' }), 'classes');
+  assert.equal(blankTerms.row.ok, false);
+  assert.match(only(blankTerms.issues, 'csv.row_width', 'error', null).message,
+    /the extra fields are empty, but termSourcedIds "t1,t2,t3" looks like a list with a comma that is not quoted/);
+  // the ClassLink case with a blank password: the row read without the empty field fails, so the list is named
+  const classLink = validate(unquoted('users', { orgSourcedIds: '255901001,255901', userIds: '', grades: '' }), 'users');
+  assert.match(only(classLink.issues, 'csv.row_width', 'error', null).message,
+    /^users\.csv line 9: the row has 19 fields but the header has 18 columns: orgSourcedIds "255901001,255901" looks like a list/);
+  // no list explains it: text with ", " is named, else the generic hint
+  const name = validate(unquoted('users', { familyName: 'Doe, Jr', password: 'pw' }), 'users');
+  assert.match(only(name.issues, 'csv.row_width', 'error', null).message,
+    /19 fields but the header has 18 columns: familyName "Doe, Jr" looks like a value with a comma that is not quoted/);
+  const other = validate(unquoted('users', { familyName: 'Doe,Jr', password: 'pw' }), 'users');
+  assert.match(only(other.issues, 'csv.row_width', 'error', null).message,
+    /19 fields but the header has 18 columns \(a value with a comma that is not quoted\?\); the row is rejected$/);
+  // and with a blank last column, ", " in a text is not taken for a trailing comma
+  const blankLast = validate(unquoted('users', { familyName: 'Doe, Jr' }), 'users');
+  assert.equal(blankLast.row.ok, false);
+  assert.match(only(blankLast.issues, 'csv.row_width', 'error', null).message,
+    /the extra field is empty, but familyName "Doe, Jr" looks like a value with a comma that is not quoted/);
+});
+
+test('empty extra fields after an unquoted list of grades (the password column blank) are not a trailing comma', () => {
+  // grades 09,10 unquoted shifts 10 into password and the blank password out past the header
+  const input = unquoted('users', { grades: '09,10', password: '' });
+  assert.equal(input[input.length - 1], '');
+  const { row, issues } = validate(input, 'users');
+  assert.equal(row.ok, false);
+  assert.match(only(issues, 'csv.row_width', 'error', null).message,
+    /the extra field is empty, but grades "09,10" looks like a list with a comma that is not quoted .*so the columns after it would be shifted; the row is rejected$/);
+  // a free-text list reads well either way: the trailing comma is the likely reading
+  const classes = validate([...fields('classes', { subjects: 'Math', subjectCodes: '01001', periods: '1' }), ''], 'classes');
+  assert.equal(classes.row.ok, true);
+  only(classes.issues, 'csv.row_width', 'warning', null);
+});
+
+test('enumerations and booleans in another case: accepted as the exact token, with value.enum_case', () => {
+  const cases: Array<[DataFile, string, string, string]> = [
+    ['users', 'role', 'Student', 'student'],
+    ['users', 'enabledUser', 'TRUE', 'true'],
+    ['enrollments', 'role', 'TEACHER', 'teacher'],
+    ['enrollments', 'primary', 'True', 'true'],
+    ['enrollments', 'primary', 'FALSE', 'false'],
+    ['classes', 'classType', 'Scheduled', 'scheduled'],
+    ['academicSessions', 'type', 'SchoolYear', 'schoolYear'],
+    ['academicSessions', 'type', 'gradingperiod', 'gradingPeriod'],
+    ['resources', 'importance', 'Primary', 'primary'],
+  ];
+  for (const [file, column, value, token] of cases) {
+    const input = fields(file, { [column]: value });
+    const { row, issues } = validate(input, file);
+    assert.equal(row.ok, true, `${file}.${column} ${value}`);
+    const issue = only(issues, 'value.enum_case', 'warning', column);
+    assert.equal(issue.line, 9);
+    assert.equal(issue.file, `${file}.csv`);
+    assert.equal(issue.message, `${file}.csv line 9: ${column} "${value}" is not a OneRoster token (tokens are case-sensitive); read as "${token}"`);
+    assert.equal(row.values[columnIndex(SCHEMAS[file], column)], token);
+    assert.equal(input[columnIndex(SCHEMAS[file], column)], value, "the caller's array is not modified");
+  }
+  const demo = validate(SCHEMAS.demographics.columns.map((c) => ({ sourcedId: 'u1', sex: 'Female', asian: 'True', white: 'FALSE' })[c.name] ?? ''),
+    'demographics');
+  assert.equal(demo.row.ok, true);
+  assert.deepEqual(demo.issues.map((i) => [i.code, i.column]), [['value.enum_case', 'sex'], ['value.enum_case', 'asian'], ['value.enum_case', 'white']]);
+  assert.deepEqual([4, 6, 9].map((i) => demo.row.values[i]), ['female', 'true', 'false']);
+  const orgs = validate(SCHEMAS.orgs.columns.map((c) => ({ sourcedId: 'o1', name: 'X', type: 'School' })[c.name] ?? ''), 'orgs');
+  assert.equal(orgs.row.values[columnIndex(SCHEMAS.orgs, 'type')], 'school');
+  // spaces around a token, or a token that is not one in any case, stay errors
+  for (const value of [' student', 'student ', 'Pupil']) {
+    const { row, issues } = validate(fields('users', { role: value }), 'users');
+    assert.equal(row.ok, false, value);
+    only(issues, 'value.enum', 'error', 'role');
+  }
+});
+
+test('delta status in another case: accepted as the exact token; inactive stays an error', () => {
+  for (const [value, token] of [['Active', 'active'], ['TOBEDELETED', 'tobedeleted'], ['ToBeDeleted', 'tobedeleted']]) {
+    const { row, issues } = validate(fields('enrollments', { status: value, dateLastModified: '2024-01-31T12:00:00.000Z' }), 'enrollments', 'delta');
+    assert.equal(row.ok, true, value);
+    assert.match(only(issues, 'value.enum_case', 'warning', 'status').message, new RegExp(`status "${value}" is not a OneRoster token .*read as "${token}"`));
+    assert.equal(row.values[1], token);
+  }
+  const inactive = validate(fields('users', { status: 'Inactive', dateLastModified: '2024-01-31T12:00:00.000Z' }), 'users', 'delta');
+  assert.match(only(inactive.issues, 'value.status_required', 'error', 'status').message, /"Inactive", a OneRoster 1\.0 token/);
+});
+
+test('bulk status: the warning says what is done with the row, per file', () => {
+  const effect: Array<[DataFile, RegExp]> = [
+    ['users', /as in a delta, the user is deleted in the LMS if the LMS has them, and is not created otherwise$/],
+    ['enrollments', /as in a delta, the enrollment is removed from the LMS if the LMS has it, and is not created otherwise$/],
+    ['classes', /as in a delta, its section is deleted in the LMS if the LMS has it, and is not created otherwise$/],
+    ['academicSessions', /as in a delta, the session is not kept: rosterdrop forgets it if an earlier file sent it$/],
+    ['resources', /rosterdrop does not apply resources\.csv, so the row is ignored$/],
+  ];
+  for (const [file, text] of effect) {
+    const { row, issues } = validate(fields(file, { status: 'tobedeleted' }), file);
+    assert.equal(row.ok, true);
+    const issue = only(issues, 'value.status_in_bulk', 'warning', 'status');
+    assert.match(issue.message, new RegExp(`^${file}\\.csv line 9: status "tobedeleted" in a bulk file`.replace('status "', 'status is "')));
+    assert.match(issue.message, text);
+  }
+  const upper = validate(fields('users', { status: 'TOBEDELETED' }), 'users');
+  assert.match(only(upper.issues, 'value.status_in_bulk', 'warning', 'status').message, /; read as "tobedeleted": as in a delta, the user is deleted/);
+  assert.equal(upper.row.values[1], 'tobedeleted');
+  for (const value of ['inactive', 'Inactive']) {
+    const { row, issues } = validate(fields('users', { status: value }), 'users');
+    assert.match(only(issues, 'value.status_in_bulk', 'warning', 'status').message,
+      /OneRoster 1\.1 has no "inactive" \(a OneRoster 1\.0 token\): it is ignored and the record is imported as active$/);
+    assert.equal(row.values[1], value);
+  }
+  assert.match(only(validate(fields('users', { status: 'active' }), 'users').issues, 'value.status_in_bulk', 'warning', 'status').message,
+    /; it is ignored, the record is imported as usual$/);
 });

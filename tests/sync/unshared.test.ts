@@ -197,7 +197,7 @@ for (const kind of databaseKinds()) {
       const s2 = await mustUser(env.ds, rootId, 's2');
       const enr = (await enrollmentsUnder(env.ds, rootId)).filter((e) => e.userId === s2.id);
       assert.ok(enr.length > 0);
-      const r = await env.sync(rootId, roster.clone().set('users', 's2', { role: 'Student' }));
+      const r = await env.sync(rootId, roster.clone().set('users', 's2', { role: 'pupil' }));
       assert.equal(r.status, 'completed_with_errors');
       assert.equal(r.counts.users.removed, 0);
       assert.equal(r.counts.enrollments.removed, 0);

@@ -6,7 +6,7 @@
  * what earlier files sent: its class may name a term or a course sent earlier (reference-checks.ts),
  * and every class keeps its term, course and base courses whatever the delta leaves out
  * (courses.ts). A bulk file replaces the domain's set (a record the file lists but rejected stays
- * as it was); a delta file adds, updates and deletes.
+ * as it was, one it marks tobedeleted goes); a delta file adds, updates and deletes.
  */
 import type { DataFile } from '../../oneroster/types';
 import type { StageTable } from '../stage-tables';
@@ -48,8 +48,9 @@ async function applyKept(ctx: ApplyContext, { table, file, stage, columns }: Kep
   const { db, root } = ctx;
   const mode = ctx.modes[file];
   if (mode === 'bulk') {
+    // a bulk row marked tobedeleted removes its record as a delta row does (validate-row says so)
     await db.run(`DELETE FROM ${table} WHERE domain_id = $1
-      AND external_id NOT IN (SELECT 'or-' || sid FROM ${stage} WHERE sid IS NOT NULL)`, [root.id]);
+      AND external_id NOT IN (SELECT 'or-' || sid FROM ${stage} WHERE sid IS NOT NULL AND (ok = 0 OR deleted = 0))`, [root.id]);
   } else if (mode === 'delta') {
     await db.run(`DELETE FROM ${table} WHERE domain_id = $1
       AND external_id IN (SELECT 'or-' || sid FROM ${stage} WHERE ok = 1 AND deleted = 1)`, [root.id]);
