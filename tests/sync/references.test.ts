@@ -63,7 +63,7 @@ for (const kind of databaseKinds()) {
       const roster = standardRoster();
       assert.equal((await env.sync(root.id, roster)).status, 'succeeded');
       const d = delta(roster, {}).org('sch3', { parentSourcedId: 'dist' }).org('sch4', { parentSourcedId: 'nowhere' })
-        .org('bad', { type: 'School' }).org('kid', { parentSourcedId: 'bad' });
+        .org('bad', { type: 'academy' }).org('kid', { parentSourcedId: 'bad' });
       const result = await env.sync(root.id, d);
       assert.equal(result.status, 'completed_with_errors');
       assert.deepEqual(result.issues.map(brief).sort(), [
