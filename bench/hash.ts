@@ -52,8 +52,10 @@ const memoryMiB = (s: HashScheme): number => (s.alg === 'scrypt' ? 16 : s.m / 10
 function schemes(): HashScheme[] {
   const all: HashScheme[] = [{ alg: 'scrypt' }, ...OWASP_ARGON2ID.map((o) => ({ alg: 'argon2id' as const, ...o }))];
   const only = (process.env.BENCH_HASH_SCHEMES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  // e.g. BENCH_HASH_SCHEMES=scrypt,19456 (an Argon2id setting by its m)
-  return only.length ? all.filter((s) => only.includes(s.alg === 'scrypt' ? 'scrypt' : String(s.m))) : all;
+  // e.g. BENCH_HASH_SCHEMES=scrypt,19456 (an Argon2id setting by its m), in that order: the
+  // machine's load drifts during a run, so a second run in the reverse order shows the drift
+  const key = (s: HashScheme): string => (s.alg === 'scrypt' ? 'scrypt' : String(s.m));
+  return only.length ? only.map((k) => all.find((s) => key(s) === k)).filter((s): s is HashScheme => !!s) : all;
 }
 
 async function recreatePg(adminUrl: string, db: string): Promise<string> {

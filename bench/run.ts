@@ -22,7 +22,7 @@
  *   BENCH_TIMEOUT_S     per-operation time limit (default 7200)
  *   BENCH_VERBOSE       1 = show the children's stderr
  *   BENCH_ONLY          sync | ftps | daemon | flood | loop | hash, or a comma-separated list: run only these parts
- *                       (default: all four, in that order). A part not run keeps its figures from the previous
+ *                       (default: all but hash, in that order; `all` adds hash). A part not run keeps its figures from the previous
  *                       latest.json, marked as carried over.
  *
  * The FTPS part (bench/ftps-upload.ts): upload throughput of a BENCH_FTPS_MB (300) MB file with curl
@@ -669,7 +669,9 @@ type BenchPart = (typeof BENCH_PARTS)[number];
 
 function benchParts(): BenchPart[] {
   const raw = (process.env.BENCH_ONLY ?? '').trim().toLowerCase();
-  if (raw === '' || raw === 'all' || raw === 'both') return [...BENCH_PARTS];
+  // the hash part takes ~25 min on 2 cores (mostly the old scrypt's): only when asked for
+  if (raw === '' || raw === 'both') return BENCH_PARTS.filter((p) => p !== 'hash');
+  if (raw === 'all') return [...BENCH_PARTS];
   const parts = raw.split(',').map((p) => p.trim()).filter(Boolean);
   for (const p of parts) {
     if (!(BENCH_PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown part "${p}" (expected ${BENCH_PARTS.join(', ')})`);

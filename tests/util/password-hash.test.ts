@@ -28,11 +28,11 @@ function phc(stored: string): { m: number; t: number; p: number; saltBytes: numb
   return { m: Number(m[1]), t: Number(m[2]), p: Number(m[3]), saltBytes: Buffer.from(m[4], 'base64').length, hashBytes: Buffer.from(m[5], 'base64').length };
 }
 
-test('a new hash is Argon2id in PHC format with the chosen OWASP setting (m=19456 KiB, t=2, p=1), 16-byte salt, 32-byte hash', async () => {
+test('a new hash is Argon2id in PHC format with the chosen OWASP setting (m=7168 KiB, t=5, p=1), 16-byte salt, 32-byte hash', async () => {
   const a = await hashPassword('Correct-Horse-7');
   const b = await hashPassword('Correct-Horse-7');
-  assert.deepEqual(phc(a), { m: 19456, t: 2, p: 1, saltBytes: 16, hashBytes: 32 });
-  assert.deepEqual({ m: ARGON2ID.m, t: ARGON2ID.t, p: ARGON2ID.p }, { m: 19456, t: 2, p: 1 });
+  assert.deepEqual(phc(a), { m: 7168, t: 5, p: 1, saltBytes: 16, hashBytes: 32 });
+  assert.deepEqual({ m: ARGON2ID.m, t: ARGON2ID.t, p: ARGON2ID.p }, { m: 7168, t: 5, p: 1 });
   assert.ok(OWASP_ARGON2ID.some((o) => o.m === ARGON2ID.m && o.t === ARGON2ID.t && o.p === ARGON2ID.p), 'one of OWASP\'s equivalent settings');
   assert.notEqual(a, b, 'a fresh salt each time');
   assert.equal(await verifyPassword('Correct-Horse-7', a), true);
@@ -98,7 +98,7 @@ for (const kind of databaseKinds()) {
       assert.equal(result.passwordsPending, 2);
       const s1 = await mustUser(env.ds, root.id, 's1');
       const s2 = await mustUser(env.ds, root.id, 's2');
-      assert.deepEqual(phc(s1.passwordHash ?? ''), { m: 19456, t: 2, p: 1, saltBytes: 16, hashBytes: 32 });
+      assert.deepEqual(phc(s1.passwordHash ?? ''), { m: 7168, t: 5, p: 1, saltBytes: 16, hashBytes: 32 });
       // an account from before the switch: its scrypt hash stays as it was stored
       await env.ds.getRepository(User).update({ id: s2.id }, { passwordHash: SCRYPT_FIXTURE.stored });
       for (const u of [s1, s2]) await setAdministrator(env.ds, u.id, true); // only administrators log in to FTPS
