@@ -10,6 +10,7 @@ import { fingerprintFloorPostgres, insertFloorPostgres, insertFloorSqlite, readF
 import { generateRoster } from './generate';
 import type { ChildArgs, ChildReport, ParserFigure } from './measure';
 import { passwordSample, runSync } from './sync-op';
+import { hashSingle, useScheme } from './hash-scheme';
 import { boundHeapGrowth } from '../src/util/heap-growth';
 
 type ParsersModule = { benchParsers(csvPath: string): Promise<ParserFigure[]> };
@@ -39,6 +40,7 @@ async function runOp(args: ChildArgs): Promise<{ seconds: number; result: unknow
     case 'sync':
       // as the rosterdrop command does (src/cli/main.ts): a sync's peak RSS is the product's
       boundHeapGrowth();
+      if (args.scheme) useScheme(args.scheme);
       return runSync(args);
     case 'read-floor': {
       const r = await readFloor(args.zipPath);
@@ -54,6 +56,8 @@ async function runOp(args: ChildArgs): Promise<{ seconds: number; result: unknow
     }
     case 'password-sample':
       return passwordSample(args.hashes);
+    case 'hash-single':
+      return hashSingle(args.scheme, args.hashes);
     case 'parsers': {
       // bench/parsers.ts is written separately; load it at run time so the bench builds without it
       const file = path.join(__dirname, 'parsers.js');

@@ -761,7 +761,7 @@ export function renderDaemonMarkdown(r: DaemonReport): string {
       (t && t.medianSyncSeconds !== null && t.runnerSpanSeconds !== null
         ? ` (here ${t.domains} / ${r.concurrency} × ${fmtNum(t.medianSyncSeconds)} s ≈ ${fmtNum((t.domains / r.concurrency) * t.medianSyncSeconds)} s against a runner span of ${fmtNum(t.runnerSpanSeconds)} s).`
         : '.'),
-    '- Domains, administrators and notification addresses were made with the CLI (`domain add`, `user add --admin --password-stdin`, `settings set … notificationEmails`); the FTPS login checks the password with scrypt (in curl s).',
+    '- Domains, administrators and notification addresses were made with the CLI (`domain add`, `user add --admin --password-stdin`, `settings set … notificationEmails`); the FTPS login checks the password with Argon2id (in curl s).',
   ].join('\n'));
   return parts.join('\n\n');
 }

@@ -856,7 +856,7 @@ export function renderFtpsMarkdown(r: FtpsReport): string {
   const notes = [
     '- MB/s = size_upload / time_total from curl\'s `-w`: connect, TLS, login, EPSV, STOR, the data, and the wait for the `226`. ' +
       'rosterdrop sends `226` only after fsync of the file, rename into place and fsync of the folder; vsftpd does not fsync, so its figure excludes the disk flush.',
-    '- Login s = curl time_pretransfer (connected, TLS, logged in, STOR sent). rosterdrop checks the LMS password with scrypt (N=2^14, r=8, p=5), vsftpd through PAM. Transfer MB/s = size / (time_total − time_pretransfer).',
+    '- Login s = curl time_pretransfer (connected, TLS, logged in, STOR sent). rosterdrop checks the LMS password with Argon2id (m=7168 KiB, t=5, p=1; scrypt before issue 18), vsftpd through PAM. Transfer MB/s = size / (time_total − time_pretransfer).',
     '- Server CPU = user + system seconds of the server during the upload, from /proc: rosterdrop\'s one process exactly; vsftpd\'s listener plus its session processes, sampled every 20 ms (approximate).',
     '- Each upload is preceded by deleting the previous one and `sync`; runs alternate between the servers after an untimed 8 MB warm-up each.',
     ...r.vsftpd.notes.map((n) => `- vsftpd: ${n}.`),

@@ -24,12 +24,18 @@ export type ChildArgs =
       hashPasswords?: boolean;
       /** setting overrides for the bench domain, applied when the domain is created */
       settings?: Record<string, unknown>;
+      /** the hash part: the engine hashes with this candidate instead of rosterdrop's own (bench/hash-scheme.ts) */
+      scheme?: HashScheme;
     }
   | { op: 'read-floor'; zipPath: string }
   | { op: 'insert-floor'; databaseUrl?: string; sqlitePath?: string }
   | { op: 'fingerprint-floor'; databaseUrl: string }
   | { op: 'parsers'; csvPath: string }
-  | { op: 'password-sample'; hashes: number };
+  | { op: 'password-sample'; hashes: number }
+  | { op: 'hash-single'; scheme: HashScheme; hashes: number };
+
+/** A password-hash candidate of the hash part (bench/hash.ts): the old scrypt, or an Argon2id setting. */
+export type HashScheme = { alg: 'scrypt' } | { alg: 'argon2id'; m: number; t: number; p: number };
 
 /** What bench/parsers.ts's benchParsers(csvPath) returns per parser. */
 export type ParserFigure = { parser: string; rows: number; seconds: number; rowsPerSec: number };

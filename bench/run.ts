@@ -21,8 +21,8 @@
  *   BENCH_RESULTS_DIR   where latest.md / latest.json go (default bench/results)
  *   BENCH_TIMEOUT_S     per-operation time limit (default 7200)
  *   BENCH_VERBOSE       1 = show the children's stderr
- *   BENCH_ONLY          sync | ftps | daemon | flood, or a comma-separated list: run only these parts
- *                       (default: all four, in that order). A part not run keeps its figures from the previous
+ *   BENCH_ONLY          sync | ftps | daemon | flood | loop | hash, or a comma-separated list: run only these parts
+ *                       (default: all but hash, in that order; `all` adds hash). A part not run keeps its figures from the previous
  *                       latest.json, marked as carried over.
  *
  * The FTPS part (bench/ftps-upload.ts): upload throughput of a BENCH_FTPS_MB (300) MB file with curl
@@ -36,6 +36,10 @@
  *
  * The flood part (bench/command-flood.ts): the daemon's peak RSS and another tenant's NOOP latency
  * while one connection pipelines BENCH_FLOOD_MB (32) MB of commands without reading a reply.
+ *
+ * The hash part (bench/hash.ts): OWASP's Argon2id settings and the earlier scrypt, one hash at a time
+ * and through a first sync of BENCH_HASH_USERS (2000) users hashed by the engine after the commit;
+ * extrapolated to the 1M bench's new users. See bench/README.md.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -48,6 +52,7 @@ import type { FloorResult } from './floors';
 import { renderDaemonMarkdown, runDaemonBench, type DaemonReport } from './daemon';
 import { renderFloodMarkdown, runFloodBench, type FloodReport } from './command-flood';
 import { renderLoopMarkdown, runLoopBench, type LoopReport } from './event-loop';
+import { renderHashMarkdown, runHashBench, type HashReport } from './hash';
 import { runInterruptCleanups } from './interrupt';
 import { renderFtpsMarkdown, runFtpsBench, type FtpsReport } from './ftps-upload';
 import type { GeneratedRoster } from './generate';
@@ -554,7 +559,7 @@ function renderMarkdown(report: BenchReport): string {
       `- Passwords: "N new" = the result's \`passwordsPending\` (new users whose password still has to be hashed). The engine hashes after the roster commits, so hashing is never in the sync's seconds. ` +
         (report.config.hashPasswords
           ? 'BENCH_HASH_PASSWORDS=1: the engine hashed them inside run(); "hashed in" is that time.'
-          : `By default the bench runs the engine with hashPasswords off and estimates hashing as N × ${report.passwordSample ? `${fmtNum(report.passwordSample.secondsPerPassword * 1000, 0)} ms` : 'the sampled time'} a password (${report.passwordSample?.hashes ?? '?'} of the engine's scrypt hashes, run concurrently on the thread pool, in a child of their own).`),
+          : `By default the bench runs the engine with hashPasswords off and estimates hashing as N × ${report.passwordSample ? `${fmtNum(report.passwordSample.secondsPerPassword * 1000, 0)} ms` : 'the sampled time'} a password (${report.passwordSample?.hashes ?? '?'} of the engine's own hashes, run concurrently on the thread pool, in a child of their own).`),
     ].join('\n'),
   );
   return `${parts.join('\n\n')}\n`;
@@ -659,12 +664,14 @@ async function runSyncBench(): Promise<BenchReport> {
 // ------------------------------------------------------------------------------------------------
 // parts and results file
 
-const BENCH_PARTS = ['sync', 'ftps', 'daemon', 'flood', 'loop'] as const;
+const BENCH_PARTS = ['sync', 'ftps', 'daemon', 'flood', 'loop', 'hash'] as const;
 type BenchPart = (typeof BENCH_PARTS)[number];
 
 function benchParts(): BenchPart[] {
   const raw = (process.env.BENCH_ONLY ?? '').trim().toLowerCase();
-  if (raw === '' || raw === 'all' || raw === 'both') return [...BENCH_PARTS];
+  // the hash part takes ~25 min on 2 cores (mostly the old scrypt's): only when asked for
+  if (raw === '' || raw === 'both') return BENCH_PARTS.filter((p) => p !== 'hash');
+  if (raw === 'all') return [...BENCH_PARTS];
   const parts = raw.split(',').map((p) => p.trim()).filter(Boolean);
   for (const p of parts) {
     if (!(BENCH_PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown part "${p}" (expected ${BENCH_PARTS.join(', ')})`);
@@ -673,7 +680,9 @@ function benchParts(): BenchPart[] {
 }
 
 /** latest.json: the sync report's fields (once the sync part has run) plus `ftps`, `daemon`, `flood` and `loop`. */
-type ResultsFile = Partial<BenchReport> & { ftps?: FtpsReport | null; daemon?: DaemonReport | null; flood?: FloodReport | null; loop?: LoopReport | null };
+type ResultsFile = Partial<BenchReport> & {
+  ftps?: FtpsReport | null; daemon?: DaemonReport | null; flood?: FloodReport | null; loop?: LoopReport | null; hash?: HashReport | null;
+};
 
 function readPreviousResults(dir: string): ResultsFile | null {
   try {
@@ -701,7 +710,7 @@ function appendSection(md: string, section: string, carriedNote: string | null):
 
 function renderResults(
   parts: BenchPart[], sync: PartResult<BenchReport>, ftps: PartResult<FtpsReport>, daemon: PartResult<DaemonReport>, flood: PartResult<FloodReport>,
-  loop: PartResult<LoopReport>,
+  loop: PartResult<LoopReport>, hash: PartResult<HashReport>,
 ): string {
   const thisRun = `this run: BENCH_ONLY=${parts.join(',')}`;
   let md: string;
@@ -726,7 +735,16 @@ function renderResults(
   if (loop.report) {
     md = appendSection(md, renderLoopMarkdown(loop.report), loop.carried ? `Event-loop figures carried over from the run of ${loop.report.date} (${thisRun}).` : null);
   }
+  if (hash.report) {
+    md = appendSection(md, renderHashMarkdown(hash.report), hash.carried ? `Hashing figures carried over from the run of ${hash.report.date} (${thisRun}).` : null);
+  }
   return md;
+}
+
+/** The 1M bench's first-sync new users with a password (its passwordsPending), else the generator's 200k users. */
+function oneMillionNewUsers(sync: BenchReport | null): number {
+  const first = sync?.ops.find((o) => o.scale === TARGETS.scale && o.op === 'first sync' && o.passwordsPending);
+  return first?.passwordsPending ?? TARGETS.scale / 5;
 }
 
 async function main(): Promise<void> {
@@ -804,11 +822,25 @@ async function main(): Promise<void> {
     loopCarried = true;
   }
 
+  let hash: HashReport | null = null;
+  let hashCarried = false;
+  if (parts.includes('hash')) {
+    const cfg = readConfig();
+    fs.rmSync(cfg.tmpRoot, { recursive: true, force: true }); // readConfig makes one; the hash part makes its own
+    hash = await runHashBench({
+      tmpBase: process.env.BENCH_TMPDIR || os.tmpdir(), keep: cfg.keep, adminUrl: cfg.adminUrl, dbs: cfg.dbs,
+      target: oneMillionNewUsers(sync ?? (isSyncReport(previous) ? previous : null)), log,
+    });
+  } else if (previous?.hash) {
+    hash = previous.hash;
+    hashCarried = true;
+  }
+
   const md = renderResults(
     parts, { report: sync, carried: syncCarried }, { report: ftps, carried: ftpsCarried }, { report: daemon, carried: daemonCarried },
-    { report: flood, carried: floodCarried }, { report: loop, carried: loopCarried },
+    { report: flood, carried: floodCarried }, { report: loop, carried: loopCarried }, { report: hash, carried: hashCarried },
   );
-  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon, flood, loop };
+  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon, flood, loop, hash };
   fs.mkdirSync(resultsDir, { recursive: true });
   fs.writeFileSync(path.join(resultsDir, 'latest.md'), md);
   fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);

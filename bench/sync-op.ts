@@ -31,7 +31,11 @@ export interface SyncSummary {
   passwordsSeconds: number | null;
   /** peak RSS (MB) when run() returned (before any inline password hashing) */
   maxRssAtReturnMB: number;
+  /** peak RSS (MB) when the engine reported its result, after the commit and before it hashed */
+  maxRssAtResultMB: number;
 }
+
+const rssMB = (): number => Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
 
 async function findDomainId(ds: DataSourceT, userspace: string): Promise<number | null> {
   if (!/^[a-z0-9._-]+$/.test(userspace)) throw new Error(`bad userspace ${userspace}`);
@@ -57,9 +61,10 @@ export async function runSync(args: SyncArgs): Promise<{ seconds: number; result
     // the hashing time is what run() took beyond the engine's own durationMs.
     const engine = new SyncEngine(ds, { hashPasswords: !!args.hashPasswords });
     const t0 = process.hrtime.bigint();
-    const r = await engine.run({ domainId, zipPath: args.zipPath, source: 'bench' });
+    let maxRssAtResultMB = 0;
+    const r = await engine.run({ domainId, zipPath: args.zipPath, source: 'bench', onResult: () => { maxRssAtResultMB = rssMB(); } });
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    const maxRssAtReturnMB = Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+    const maxRssAtReturnMB = rssMB();
     const inline = !!args.hashPasswords && r.passwordsPending > 0;
     const seconds = inline ? r.durationMs / 1000 : wall;
     return {
@@ -77,6 +82,7 @@ export async function runSync(args: SyncArgs): Promise<{ seconds: number; result
         passwordsPending: r.passwordsPending,
         passwordsSeconds: inline ? wall - seconds : null,
         maxRssAtReturnMB,
+        maxRssAtResultMB,
       },
     };
   } finally {

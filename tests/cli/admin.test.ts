@@ -44,7 +44,7 @@ describe('rosterdrop admin verbs', { concurrency: true }, () => {
         assert.deepEqual(json.domains.map((d) => [d.userspace, d.name, d.parent]), [['gb', 'Grand Bend', null], ['gb-hs', 'Grand Bend High', 'gb']]);
       });
 
-      it('adds an Administrator with a password from stdin: a verifiable scrypt hash, never echoed; a duplicate exits 2', async () => {
+      it('adds an Administrator with a password from stdin: a verifiable Argon2id hash, never echoed; a duplicate exits 2', async () => {
         const r = await db.cli(['--verbose', 'user', 'add', 'gb/admin', '--given', 'Ada', '--family', 'Lovelace',
           '--email', 'ada@example.org', '--admin', '--password-stdin'], `${PASSWORD}\n`);
         assert.equal(r.code, 0, r.stderr);
@@ -55,7 +55,7 @@ describe('rosterdrop admin verbs', { concurrency: true }, () => {
         assert.deepEqual(JSON.parse(user.roles), ['Administrator']);
         assert.equal(user.givenName, 'Ada');
         assert.equal(user.email, 'ada@example.org');
-        assert.match(user.passwordHash ?? '', /^scrypt\$/);
+        assert.match(user.passwordHash ?? '', /^\$argon2id\$v=19\$m=7168,t=5,p=1\$/);
         assert.equal(await verifyPassword(PASSWORD, user.passwordHash), true);
         assert.equal(await verifyPassword(`${PASSWORD}\n`, user.passwordHash), false, 'the trailing line break is not part of it');
 
