@@ -6,7 +6,7 @@
 import type { DataSource } from 'typeorm';
 import { Domain, User } from '../db/entities';
 import { isAdministrator } from '../db/users';
-import { hashPassword, verifyPassword } from '../util/password-hash';
+import { hashPassword, needsRehash, verifyPassword } from '../util/password-hash';
 import type { Authenticator, Grant } from './types';
 
 /** `userspace/username`; the username may itself contain `/`. */
@@ -50,8 +50,21 @@ export class LmsAuthenticator implements Authenticator {
     const user = domain && parsed ? await this.ds.getRepository(User).findOneBy({ domainId: domain.id, username: parsed.username }) : null;
     const stored = user?.passwordHash ?? await (this.dummyHash ??= hashPassword('not a password of anyone'));
     const ok = await verifyPassword(password, stored);
+    if (ok && user?.passwordHash && needsRehash(user.passwordHash)) await this.rehash(user.id, user.passwordHash, password);
     if (!ok || !user || !domain || !user.passwordHash || user.status !== 'active' || !isAdministrator(user)) return null;
     const all = await this.ds.getRepository(Domain).find({ select: { id: true, parentId: true, userspace: true } });
     return { login, userId: user.id, home: domain.userspace, subdomains: descendants(all, domain.id) };
+  }
+
+  /**
+   * Replaces a proven password's old hash (scrypt) with today's; only if it is still the one just
+   * checked (a password set meanwhile wins). A failure leaves the old hash, which still works.
+   */
+  private async rehash(userId: number, old: string, password: string): Promise<void> {
+    try {
+      await this.ds.getRepository(User).update({ id: userId, passwordHash: old }, { passwordHash: await hashPassword(password) });
+    } catch {
+      // the login itself does not depend on this
+    }
   }
 }

@@ -58,6 +58,15 @@ export async function hashScryptLegacy(password: string): Promise<string> {
   return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
+/**
+ * Whether a stored hash is not what hashPassword makes now (an older algorithm or setting): after a
+ * login has proved the password, the caller stores a new hash. A scrypt hash also takes ten times
+ * longer to check than the dummy hash of an unknown login, which tells that the account exists.
+ */
+export function needsRehash(stored: string): boolean {
+  return !stored.startsWith(`$argon2id$v=19$m=${ARGON2ID.m},t=${ARGON2ID.t},p=${ARGON2ID.p}$`);
+}
+
 // ------------------------------------------------------------------------------------------------
 // verifying
 

@@ -107,9 +107,15 @@ for (const kind of databaseKinds()) {
       const grant = await auth.authenticate(`${userspace}/student.1`, 'Synced-Pass-1');
       assert.equal(grant?.userId, s1.id);
       assert.equal(grant?.home, userspace);
-      assert.equal((await auth.authenticate(`${userspace}/student.2`, SCRYPT_FIXTURE.password))?.userId, s2.id);
-      assert.equal(await auth.authenticate(`${userspace}/student.1`, 'Synced-Pass-2'), null);
       assert.equal(await auth.authenticate(`${userspace}/student.2`, 'Synced-Pass-2'), null, 'the file\'s password no longer applies to the kept hash');
+      assert.equal((await mustUser(env.ds, root.id, 's2')).passwordHash, SCRYPT_FIXTURE.stored, 'a refused password changes no hash');
+      assert.equal((await auth.authenticate(`${userspace}/student.2`, SCRYPT_FIXTURE.password))?.userId, s2.id);
+      // the proven password's scrypt hash is replaced by an Argon2id one, which lets the same password in
+      const upgraded = (await mustUser(env.ds, root.id, 's2')).passwordHash!;
+      assert.deepEqual(phc(upgraded), { m: 7168, t: 5, p: 1, saltBytes: 16, hashBytes: 32 });
+      assert.equal((await auth.authenticate(`${userspace}/student.2`, SCRYPT_FIXTURE.password))?.userId, s2.id);
+      assert.equal((await mustUser(env.ds, root.id, 's2')).passwordHash, upgraded, 'a current hash is kept as it is');
+      assert.equal(await auth.authenticate(`${userspace}/student.1`, 'Synced-Pass-2'), null);
       assert.equal(await auth.authenticate(`${userspace}/nobody`, 'Synced-Pass-1'), null);
     });
   });
