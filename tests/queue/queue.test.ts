@@ -310,10 +310,12 @@ describe('upload queue', { concurrency: true }, () => {
             onProgress: (p) => { if (p.phase === 'passwords') stop.abort('SIGINT'); } });
           assert.ok(cut.passwordsLeft && cut.passwordsLeft > 0, `cut short (${cut.passwordsLeft} left)`);
           if (lockFile(cut.runId)) assert.equal(lockLeft(cut.runId), true, 'kept while hashing is left to do');
+          // the resume marks the run done after its last batch is stored: wait for both, not the hashes alone
+          const doneAt = async () => (await db.ds.getRepository(SyncRun).findOneByOrFail({ id: cut.runId })).passwordsDoneAt;
           const deadline = Date.now() + 30_000;
-          while (await unhashed() > 0 && Date.now() < deadline) await sleep(100);
+          while ((await unhashed() > 0 || !await doneAt()) && Date.now() < deadline) await sleep(100);
           assert.equal(await unhashed(), 0, 'the running daemon hashed the rest without a restart');
-          assert.ok((await db.ds.getRepository(SyncRun).findOneByOrFail({ id: cut.runId })).passwordsDoneAt);
+          assert.ok(await doneAt(), 'and marked the run done');
           await eventually(() => assert.equal(lockLeft(cut.runId), false, 'removed by the resume that finished it'));
         } finally {
           await runner.stop(5000);
@@ -432,10 +434,12 @@ describe('upload queue', { concurrency: true }, () => {
           // each took over 90 s once the machine was busy with other work (CI saw 43 still to go)
           const resumedAt = Date.now();
           const deadline = resumedAt + 300_000;
-          while (await unhashed() > 0 && Date.now() < deadline) await sleep(500);
+          // the run is marked done after the last batch is stored: wait for both, not the hashes alone
+          const doneAt = async () => (await db.ds.getRepository(SyncRun).findOneByOrFail({ id: first!.id })).passwordsDoneAt;
+          while ((await unhashed() > 0 || !await doneAt()) && Date.now() < deadline) await sleep(500);
           assert.equal(await unhashed(), 0, `every new user got a hash after the restart (${left} to hash, ${Date.now() - resumedAt} ms)`);
+          assert.ok(await doneAt(), 'and the run is marked done');
           await restarted.stop(5000);
-          assert.ok((await db.ds.getRepository(SyncRun).findOneByOrFail({ id: first!.id })).passwordsDoneAt, 'and the run is marked done');
         });
       }
     });
