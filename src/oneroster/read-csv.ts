@@ -16,6 +16,7 @@ import type { FileSchema, ParsedRow } from './types';
 import { LineSplitter, DEFAULT_MAX_LINE_BYTES, detach } from './csv/line-splitter';
 import { RecordAssembler, type RecordProblem } from './csv/fields';
 import { checkHeader } from './header-check';
+import { headerMissingIssue, noRowsIssue } from './structure';
 import { rowContext, validateRow, type RowContext } from './validate-row';
 
 export interface ReadCsvOptions {
@@ -77,20 +78,9 @@ class CsvFileReader {
   end(): void {
     this.splitter.end();
     this.assembler.end();
-    const file = this.schema.fileName;
-    if (this.ctx === null) {
-      this.fatal({
-        severity: 'error', code: 'csv.header_missing', file, line: null, column: null, sourcedId: null,
-        message: `${file} is empty: it has no header row. Every OneRoster file starts with its header line.`,
-      });
-    }
-    if (this.rows === 0 && this.mode === 'bulk') {
-      this.fatal({
-        severity: 'error', code: 'csv.no_rows', file, line: null, column: null, sourcedId: null,
-        message: `${file} has a header but no data rows. In a bulk file that would mean every record is gone; ` +
-          'if you have no records of this kind, mark the file absent in manifest.csv and leave it out of the zip.',
-      });
-    }
+    // the engine's structure check (structure.ts) finds these first; other callers read files alone
+    if (this.ctx === null) this.fatal(headerMissingIssue(this.schema.fileName, null));
+    if (this.rows === 0 && this.mode === 'bulk') this.fatal(noRowsIssue(this.schema, true));
     if (this.batch.length > 0) {
       this.ready.push(this.batch);
       this.batch = [];
@@ -124,19 +114,13 @@ class CsvFileReader {
   };
 
   private onHeader(line: number, fields: string[], problems: RecordProblem[] | null): void {
-    const file = this.schema.fileName;
     if (problems !== null) {
       // An unreadable header line (bad quoting, encoding, length) makes the whole file unusable.
       const found = problems.map((p) => this.problemIssue(p, ''));
       for (const issue of found) this.issues.add(issue);
       throw new StructuralError(found[0]);
     }
-    if (fields.length === 1 && fields[0] === '') {
-      this.fatal({
-        severity: 'error', code: 'csv.header_missing', file, line, column: null, sourcedId: null,
-        message: `${file} line ${line} is blank: the header row must be the first line of the file.`,
-      });
-    }
+    if (fields.length === 1 && fields[0] === '') this.fatal(headerMissingIssue(this.schema.fileName, line));
     const { extensionColumns } = checkHeader(fields, this.schema, this.issues);
     this.headerNames = fields;
     this.ctx = rowContext(this.schema, this.mode, extensionColumns);

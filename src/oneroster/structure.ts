@@ -50,7 +50,7 @@ export async function checkUploadStructure(zip: RosterZip, modes: Record<DataFil
  * A header-only bulk file. For a file rosterdrop applies that would mean every record is gone
  * (a header-only users.csv would unshare everyone): refused. Any other file is ignored anyway.
  */
-function noRowsIssue(schema: FileSchema, applied: boolean): SyncIssue {
+export function noRowsIssue(schema: FileSchema, applied: boolean): SyncIssue {
   const file = schema.fileName;
   const base = { code: 'csv.no_rows' as const, file, line: null, column: null, sourcedId: null };
   return applied
@@ -64,6 +64,16 @@ function noRowsIssue(schema: FileSchema, applied: boolean): SyncIssue {
       message: `${file} has a header but no data rows; rosterdrop does not apply ${file}, so nothing is lost. ` +
         'A file without records should be marked absent in manifest.csv and left out of the zip.',
     };
+}
+
+/** A file with no header row at all (line null) or whose first line is blank. */
+export function headerMissingIssue(file: string, blankLine: number | null): SyncIssue {
+  return {
+    severity: 'error', code: 'csv.header_missing', file, line: blankLine, column: null, sourcedId: null,
+    message: blankLine === null
+      ? `${file} is empty: it has no header row. Every OneRoster file starts with its header line.`
+      : `${file} line ${blankLine} is blank: the header row must be the first line of the file.`,
+  };
 }
 
 /** Reads one file up to its header and first data record, recording what is wrong with its start. */
@@ -93,10 +103,7 @@ export async function checkFileStart(input: Readable, schema: FileSchema, issues
       result.problem = found[0];
       done = true;
     } else if (fields.length === 1 && fields[0] === '') {
-      fail({
-        severity: 'error', code: 'csv.header_missing', file, line, column: null, sourcedId: null,
-        message: `${file} line ${line} is blank: the header row must be the first line of the file.`,
-      });
+      fail(headerMissingIssue(file, line));
     } else {
       try {
         checkHeader(fields, schema, issues);
@@ -118,10 +125,7 @@ export async function checkFileStart(input: Readable, schema: FileSchema, issues
     assembler.end();
   }
   if (header) {
-    fail({
-      severity: 'error', code: 'csv.header_missing', file, line: null, column: null, sourcedId: null,
-      message: `${file} is empty: it has no header row. Every OneRoster file starts with its header line.`,
-    });
+    fail(headerMissingIssue(file, null));
   }
   return result;
 }
