@@ -1,8 +1,9 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { SyncSettingsRow } from './entities';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../sync/settings';
 
-export async function loadSettings(ds: DataSource, domainId: number): Promise<SyncSettings> {
+/** `ds` may be a transaction's manager: the row read is then the one the transaction replaces. */
+export async function loadSettings(ds: DataSource | EntityManager, domainId: number): Promise<SyncSettings> {
   const row = await ds.getRepository(SyncSettingsRow).findOneBy({ domainId });
   if (!row) return { ...DEFAULT_SETTINGS, notificationEmails: [] };
   return {

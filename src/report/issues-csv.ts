@@ -50,3 +50,13 @@ export function* issuesCsvChunks(issues: readonly SyncIssue[], chunkChars = 64 *
 export function issuesCsv(issues: readonly SyncIssue[]): string {
   return [...issuesCsvChunks(issues)].join('');
 }
+
+/** The issues CSV from issues read in batches (the web download streams it from the database). */
+export async function* issuesCsvStream(batches: AsyncIterable<readonly SyncIssue[]>): AsyncGenerator<string> {
+  yield csvRecord(ISSUE_CSV_COLUMNS);
+  for await (const batch of batches) {
+    let chunk = '';
+    for (const issue of batch) chunk += issueRecord(issue);
+    if (chunk) yield chunk;
+  }
+}

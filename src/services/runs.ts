@@ -2,7 +2,7 @@
  * The sync history as the web admin and the API read it: a principal's view of runs (another
  * tenant's run is simply not found) and a domain's runs, paged and filtered.
  */
-import { In, type DataSource, type FindOptionsWhere } from 'typeorm';
+import { In, LessThan, type DataSource, type FindOptionsWhere } from 'typeorm';
 import { Domain, SyncRun } from '../db/entities';
 
 /** Who is asking, as far as the history cares: the userspaces they see (null = all). */
@@ -39,4 +39,36 @@ export async function listDomainRuns(ds: DataSource, domainId: number, filter: R
 export async function runsInStates(ds: DataSource, domainIds: readonly number[], states: readonly string[]): Promise<SyncRun[]> {
   if (!domainIds.length) return [];
   return ds.getRepository(SyncRun).find({ where: { domainId: In([...domainIds]), status: In([...states]) as never }, order: { id: 'ASC' }, take: MAX_PAGE });
+}
+
+/** States a run is in before it ends. */
+export const ACTIVE_STATES = ['queued', 'running'] as const;
+
+/** The last run of each domain that is no longer queued or running (one query for the ids, one for the rows). */
+export async function lastFinishedRuns(ds: DataSource, domainIds: readonly number[]): Promise<Map<number, SyncRun>> {
+  const out = new Map<number, SyncRun>();
+  if (!domainIds.length) return out;
+  const ids = await ds.getRepository(SyncRun).createQueryBuilder('r').select('MAX(r.id)', 'id')
+    .where('r.domain_id IN (:...domainIds)', { domainIds: [...domainIds] })
+    .andWhere('r.status NOT IN (:...active)', { active: [...ACTIVE_STATES] })
+    .groupBy('r.domain_id').getRawMany<{ id: number | string }>();
+  if (!ids.length) return out;
+  const runs = await ds.getRepository(SyncRun).findBy({ id: In(ids.map((r) => Number(r.id))) });
+  for (const run of runs) out.set(run.domainId, run);
+  return out;
+}
+
+/** Runs the viewer sees in the given states, oldest first (at most `limit`): no domain list for an operator. */
+export async function viewerRunsInStates(ds: DataSource, viewer: Viewer, states: readonly string[], limit = MAX_PAGE): Promise<{ runs: SyncRun[]; domains: Map<number, Domain> }> {
+  const domains = await ds.getRepository(Domain).find(viewer.domains === null ? {} : { where: { userspace: In([...viewer.domains]) } });
+  const byId = new Map(domains.map((d) => [d.id, d]));
+  const where: FindOptionsWhere<SyncRun> = { status: In([...states]) as never };
+  if (viewer.domains !== null) where.domainId = In([...byId.keys()]);
+  const runs = await ds.getRepository(SyncRun).find({ where, order: { id: 'ASC' }, take: limit });
+  return { runs, domains: byId };
+}
+
+/** How many queued runs were queued before this one (its place in the line, 0 = next). */
+export async function queuedBefore(ds: DataSource, run: SyncRun): Promise<number> {
+  return ds.getRepository(SyncRun).countBy({ status: 'queued', id: LessThan(run.id) });
 }

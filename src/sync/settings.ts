@@ -41,8 +41,43 @@ export const DEFAULT_SETTINGS: Readonly<SyncSettings> = Object.freeze({
 
 type Parser = (raw: string) => SyncSettings[keyof SyncSettings];
 
-const oneOf = <T extends string>(...values: T[]) => (raw: string): T => {
-  if (!(values as string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}`);
+/** What kind of value a setting takes: forms pick their input from it, the API its JSON type. */
+export type SettingKind =
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'boolean' }
+  | { kind: 'integer'; min: number; max: number }
+  | { kind: 'emails' }
+  | { kind: 'timeZone' }
+  | { kind: 'text'; maxLength: number };
+
+const UNSHARED_COURSES: readonly UnsharedCourses[] = ['nothing', 'delete'];
+const UNSHARED_ENROLLMENTS: readonly UnsharedEnrollments[] = ['nothing', 'inactive', 'withdrawn', 'delete'];
+const UNSHARED_USERS: readonly UnsharedUsers[] = ['nothing', 'inactive', 'delete'];
+const THRESHOLD = { min: 0, max: 100 };
+
+const BOOLEAN: SettingKind = { kind: 'boolean' };
+const ROLE: SettingKind = { kind: 'text', maxLength: 64 };
+
+/** The kind of every setting (Record: a new setting cannot be left out). The parsers below use the same lists. */
+export const SETTING_KINDS: Record<keyof SyncSettings, SettingKind> = {
+  timeZone: { kind: 'timeZone' },
+  notificationEmails: { kind: 'emails' },
+  orgBaseCourses: BOOLEAN,
+  teacherBaseCourses: BOOLEAN,
+  termBaseCourses: BOOLEAN,
+  unsharedCourses: { kind: 'enum', values: UNSHARED_COURSES },
+  teacherRole: ROLE,
+  studentRole: ROLE,
+  administratorRole: ROLE,
+  proctorRole: ROLE,
+  unsharedEnrollments: { kind: 'enum', values: UNSHARED_ENROLLMENTS },
+  ignoreSisDates: BOOLEAN,
+  unsharedUsers: { kind: 'enum', values: UNSHARED_USERS },
+  safetyThresholdPercent: { kind: 'integer', ...THRESHOLD },
+};
+
+const oneOf = <T extends string>(values: readonly T[]) => (raw: string): T => {
+  if (!(values as readonly string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}`);
   return raw as T;
 };
 const bool = (raw: string): boolean => {
@@ -72,17 +107,17 @@ export const SETTING_PARSERS: Record<keyof SyncSettings, Parser> = {
   orgBaseCourses: bool,
   teacherBaseCourses: bool,
   termBaseCourses: bool,
-  unsharedCourses: oneOf('nothing', 'delete'),
+  unsharedCourses: oneOf(UNSHARED_COURSES),
   teacherRole: role,
   studentRole: role,
   administratorRole: role,
   proctorRole: role,
-  unsharedEnrollments: oneOf('nothing', 'inactive', 'withdrawn', 'delete'),
+  unsharedEnrollments: oneOf(UNSHARED_ENROLLMENTS),
   ignoreSisDates: bool,
-  unsharedUsers: oneOf('nothing', 'inactive', 'delete'),
+  unsharedUsers: oneOf(UNSHARED_USERS),
   safetyThresholdPercent: (raw) => {
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0 || n > 100) throw new Error('must be a whole number from 0 to 100');
+    if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isInteger(n) || n < THRESHOLD.min || n > THRESHOLD.max) throw new Error(`must be a whole number from ${THRESHOLD.min} to ${THRESHOLD.max}`);
     return n;
   },
 };

@@ -22,6 +22,9 @@ import { html } from './html';
 import { registerAssets } from './assets/routes';
 import { registerLogin } from './pages/login';
 import { registerOverview } from './pages/overview';
+import { registerRunPage } from './pages/run';
+import { registerSettingsPage } from './pages/settings';
+import { registerSettingsApi } from './api/settings';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -91,6 +94,9 @@ export async function buildWebApp(ctx: WebContext, opts: WebServerOptions): Prom
   registerAssets(app);
   registerLogin(app, ctx);
   registerOverview(app, ctx);
+  registerRunPage(app, ctx);
+  registerSettingsPage(app, ctx);
+  registerSettingsApi(app, ctx);
   return app;
 }
 

@@ -4,9 +4,10 @@
  * SQLite only (every CLI call is a process start, and the suite must stay quick).
  */
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { User } from '../../src/db/entities';
+import { SettingsChange, User } from '../../src/db/entities';
 import { MIGRATIONS } from '../../src/db/migrations';
 import { DEFAULT_SETTINGS } from '../../src/sync/settings';
 import { verifyPassword } from '../../src/util/password-hash';
@@ -108,6 +109,17 @@ describe('rosterdrop admin verbs', { concurrency: true }, () => {
         assertExit(await db.cli(['settings', 'set', 'gb', 'safetyThresholdPercent', '25']), 0);
         const changed = parseJson<{ settings: Record<string, unknown> }>(await db.cli(['settings', 'show', 'gb', '--json']));
         assert.deepEqual(changed.settings, { ...DEFAULT_SETTINGS, unsharedUsers: 'inactive', notificationEmails: ['a@x.org', 'b@y.org'], safetyThresholdPercent: 25 });
+        // through the settings service: one audit row per change, by the OS user, via cli; the refused value left none
+        const ds = await db.ds();
+        const audit = await ds.getRepository(SettingsChange).find({ order: { id: 'ASC' } });
+        assert.deepEqual(audit.map((c) => [c.setting, c.via, c.oldValue, c.newValue]), [
+          ['unsharedUsers', 'cli', '"nothing"', '"inactive"'],
+          ['notificationEmails', 'cli', '[]', '["a@x.org","b@y.org"]'],
+          ['safetyThresholdPercent', 'cli', '10', '25'],
+        ]);
+        assert.ok(audit.every((c) => c.changedBy === (os.userInfo().username || 'cli')));
+        assertExit(await db.cli(['settings', 'set', 'gb', 'safetyThresholdPercent', '25']), 0);
+        assert.equal(await ds.getRepository(SettingsChange).count(), 3, 'setting the same value again records nothing');
       });
 
       if (kind === 'sqlite') {

@@ -1,26 +1,13 @@
 import type { Command } from 'commander';
-import { applySetting, DEFAULT_SETTINGS, isSettingKey, type SyncSettings } from '../../sync/settings';
+import os from 'node:os';
+import { SETTING_HELP } from '../../services/setting-labels';
+import { DEFAULT_SETTINGS, isSettingKey, type SyncSettings } from '../../sync/settings';
 import { CliError } from '../errors';
 import { message, type CliContext } from '../context';
 import { table } from '../output';
 
-/** What each setting means and accepts (Record: a new setting cannot be forgotten here). */
-export const SETTING_HELP: Record<keyof SyncSettings, string> = {
-  timeZone: 'IANA time zone for course and enrollment dates, e.g. America/Chicago',
-  notificationEmails: 'comma-separated addresses that get a report after every sync ("" for none)',
-  orgBaseCourses: 'create a base course per org: true | false',
-  teacherBaseCourses: 'create a base course per primary teacher and course: true | false',
-  termBaseCourses: 'create a base course per teacher, course and term: true | false',
-  unsharedCourses: 'managed courses missing from the file: nothing | delete',
-  teacherRole: 'LMS role given to teachers',
-  studentRole: 'LMS role given to students',
-  administratorRole: 'LMS role given to enrolled administrators',
-  proctorRole: 'LMS role given to proctors',
-  unsharedEnrollments: 'managed enrollments missing from the file: nothing | inactive | withdrawn | delete',
-  ignoreSisDates: 'ignore the begin and end dates of enrollments: true | false',
-  unsharedUsers: 'managed users missing from the file: nothing | inactive | delete',
-  safetyThresholdPercent: 'refuse a sync removing more than this % of managed users, courses or enrollments (0-100)',
-};
+// the words of each setting live with the settings service (the web page shows them too)
+export { SETTING_HELP };
 
 export function formatSetting(value: SyncSettings[keyof SyncSettings]): string {
   if (Array.isArray(value)) return value.length ? value.join(', ') : '(none)';
@@ -56,21 +43,32 @@ export function registerSettings(program: Command, cli: CliContext): void {
     .argument('<value>')
     .addHelpText('after', `\nSettings:\n${(Object.keys(SETTING_HELP) as Array<keyof SyncSettings>).map((k) => `  ${k.padEnd(24)}${SETTING_HELP[k]}`).join('\n')}`)
     .action(cli.act(async (userspace: string, key: string, value: string) => {
-      const { loadSettings, saveSettings } = await import('../../db/settings-store');
+      const { changeSettings, SettingsValidationError } = await import('../../services/settings');
       await cli.withDatabase(async (ds) => {
         const domain = await cli.requireDomain(ds, userspace);
-        const current = await loadSettings(ds, domain.id);
-        let next: SyncSettings;
+        // the same service as the web page and the API: same validation, one audit row per change
+        let result;
         try {
-          next = applySetting(current, key, value);
+          result = await changeSettings(ds, domain.id, { [key]: value }, cliActor(), 'cli');
         } catch (err) {
+          if (!(err instanceof SettingsValidationError)) throw err;
           const hint = isSettingKey(key) ? ` (${key}: ${SETTING_HELP[key]})` : '';
           throw new CliError(`${message(err)}${hint}`);
         }
         if (!isSettingKey(key)) throw new CliError(`unknown setting "${key}"`);
-        await saveSettings(ds, domain.id, next);
+        const current = result.before;
+        const next = result.settings;
         (await cli.logger()).info('setting changed', { domain: userspace, key });
         cli.out(`${userspace}: ${key} ${formatSetting(current[key])} → ${formatSetting(next[key])}`);
       });
     }));
+}
+
+/** Who changed a setting from the shell: the OS user, as far as it is known. */
+function cliActor(): string {
+  try {
+    return os.userInfo().username || 'cli';
+  } catch {
+    return 'cli';
+  }
 }

@@ -37,5 +37,11 @@ th { background: #eef0f4; }
 .pager { display: flex; gap: 1em; margin: .6em 0; }
 svg.chart { width: 100%; height: auto; max-height: 14em; background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
 code { background: #eef0f4; padding: 0 .25em; border-radius: 4px; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25em 1em; margin: 0; } dl.facts dt { font-weight: 600; color: var(--muted); } dl.facts dd { margin: 0; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.status.error { background: #fde8e7; color: var(--bad); } .status.warning { background: #fff3d6; color: var(--warn); } .status.info { background: #e3ecfb; color: var(--accent); }
+.setting { margin-bottom: .8em; } .setting .hint { margin: .15em 0 0; } .setting .check { display: flex; gap: .5em; align-items: center; } .setting .check label { margin: 0; }
+.field-error { color: var(--bad); margin: .2em 0 0; font-weight: 600; } .has-error input, .has-error select, .has-error textarea { border-color: var(--bad); }
+ul.runs { margin: 0; padding-left: 1.2em; } .domain h3 { margin: 0 0 .4em; font-size: 1.05em; }
 @media (max-width: 40em) { main { padding: .6em; } th, td { padding: .3em; } }
 `;
