@@ -11,7 +11,7 @@ export async function insertRun(ds: DataSource, domainId: number, o: Partial<Syn
   const { countsOf, ...rest } = o;
   const finished = !['queued', 'running'].includes(rest.status ?? 'succeeded');
   const started = new Date(Date.now() - 60_000);
-  return ds.getRepository(SyncRun).save({
+  const run = await ds.getRepository(SyncRun).save({
     domainId, source: 'ftps', fileName: 'roster.zip', sha256: null, sizeBytes: 12_345, mode: 'apply', forced: false,
     status: 'succeeded', message: '', counts: JSON.stringify(countsOf ?? emptyCounts()), timings: JSON.stringify({ read: 120, validate: 80, plan: 40, apply: 300, commit: 20 }),
     errorCount: 0, warningCount: 0, infoCount: 0,
@@ -19,6 +19,13 @@ export async function insertRun(ds: DataSource, domainId: number, o: Partial<Syn
     uploadPath: null, queuedPath: null, uploadedBy: null, attempts: 1,
     ...rest,
   });
+  // queued a little before it started (the column is set by the database on insert)
+  const createdAt = rest.createdAt ?? (run.startedAt ? new Date(run.startedAt.getTime() - 4_000) : null);
+  if (createdAt) {
+    await ds.getRepository(SyncRun).update({ id: run.id }, { createdAt });
+    run.createdAt = createdAt;
+  }
+  return run;
 }
 
 export interface IssueSpec { severity: Severity; code: string; file: string | null; line: number | null; column: string | null; sourcedId: string | null; message: string }

@@ -42,6 +42,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .status.error { background: #fde8e7; color: var(--bad); } .status.warning { background: #fff3d6; color: var(--warn); } .status.info { background: #e3ecfb; color: var(--accent); }
 .setting { margin-bottom: .8em; } .setting .hint { margin: .15em 0 0; } .setting .check { display: flex; gap: .5em; align-items: center; } .setting .check label { margin: 0; }
 .field-error { color: var(--bad); margin: .2em 0 0; font-weight: 600; } .has-error input, .has-error select, .has-error textarea { border-color: var(--bad); }
+section.card > h2:first-child { margin-top: 0; }
 ul.runs { margin: 0; padding-left: 1.2em; } .domain h3 { margin: 0 0 .4em; font-size: 1.05em; }
 @media (max-width: 40em) { main { padding: .6em; } th, td { padding: .3em; } }
 `;
