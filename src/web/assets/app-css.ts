@@ -37,5 +37,6 @@ th { background: #eef0f4; }
 .pager { display: flex; gap: 1em; margin: .6em 0; }
 svg.chart { width: 100%; height: auto; max-height: 14em; background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
 code { background: #eef0f4; padding: 0 .25em; border-radius: 4px; }
+input.token { font-family: ui-monospace, monospace; }
 @media (max-width: 40em) { main { padding: .6em; } th, td { padding: .3em; } }
 `;
