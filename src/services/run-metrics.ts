@@ -3,12 +3,12 @@
  * are the same on every daemon sharing the database, and need no hooks in the runner).
  *
  * Cost: a finished run never changes again, so what it contributes (its outcome, duration, rows,
- * issues, upload bytes) is added once to per-domain totals kept in memory; a scrape reads only the
- * runs above a watermark below which every run is finished and counted (the runs still queued,
- * running or held, and the last minutes' runs), plus the full rows of runs it has not counted yet.
- * The first scrape after a start reads every run once (in chunks); later ones read a handful.
- * The watermark only passes runs created more than WATERMARK_LAG_MS ago, so a run whose INSERT
- * committed after a later one's (PostgreSQL hands ids out before commit) is still found.
+ * issues, upload bytes) is added once to per-domain totals kept in memory. A scrape reads the runs
+ * above a watermark (those created in the last WATERMARK_LAG_MS), the open runs (queued, running,
+ * held) behind it through the status index, and the full rows of the runs it has not counted yet
+ * (new ones, and open ones that finished). The first scrape after a start reads every run once (in
+ * chunks); later ones read a handful of rows. The watermark lags by WATERMARK_LAG_MS so that a run
+ * whose INSERT committed after a later one's (PostgreSQL hands ids out before commit) is still seen.
  */
 import type { DataSource } from 'typeorm';
 import { Domain, SyncRun } from '../db/entities';
@@ -77,10 +77,12 @@ function timeMs(v: unknown): number | null {
 }
 
 export class RunMetrics {
-  /** every run with id <= watermark is final and counted */
+  /** every run with id <= watermark has been seen: counted if final, in openBehind if not */
   private watermark = 0;
   /** final runs above the watermark already counted */
   private readonly counted = new Set<number>();
+  /** runs behind the watermark still open at the last scrape: counted when they finish */
+  private openBehind = new Set<number>();
   private readonly byDomain = new Map<number, DomainTotals>();
   private open: OpenRun[] = [];
   private domains = new Map<number, string>();
@@ -150,33 +152,41 @@ export class RunMetrics {
     // a deleted domain's runs went with it (ON DELETE CASCADE): so do its totals
     for (const id of this.byDomain.keys()) if (!this.domains.has(id)) this.byDomain.delete(id);
 
-    const above: Array<{ id: number | string; status: string; domainId: number | string; source: string; sizeBytes: number | string | null; createdAt: unknown }> =
-      await this.ds.getRepository(SyncRun).createQueryBuilder('r')
-        .select('r.id', 'id').addSelect('r.status', 'status').addSelect('r.domain_id', 'domainId').addSelect('r.source', 'source')
-        .addSelect('r.size_bytes', 'sizeBytes').addSelect('r.created_at', 'createdAt')
-        .where('r.id > :w', { w: this.watermark }).orderBy('r.id', 'ASC').getRawMany();
+    type Row = { id: number | string; status: string; domainId: number | string; source: string; sizeBytes: number | string | null; createdAt?: unknown };
+    const runs = () => this.ds.getRepository(SyncRun).createQueryBuilder('r')
+      .select('r.id', 'id').addSelect('r.status', 'status').addSelect('r.domain_id', 'domainId').addSelect('r.source', 'source')
+      .addSelect('r.size_bytes', 'sizeBytes');
+    // the recent runs (all of them on the first scrape), and the open ones behind the watermark (status index)
+    const above: Row[] = await runs().addSelect('r.created_at', 'createdAt').where('r.id > :w', { w: this.watermark }).orderBy('r.id', 'ASC').getRawMany();
+    const behind: Row[] = await runs().where('r.id <= :w', { w: this.watermark }).andWhere('r.status IN (:...open)', { open: [...OPEN_STATUSES] }).getRawMany();
     const open = new Set<string>(OPEN_STATUSES);
-    const fresh: number[] = [];
+    const fresh = new Set<number>();
+    const nowOpen = new Set<number>();
     this.open = [];
-    for (const r of above) {
+    for (const r of [...behind, ...above]) {
       const id = Number(r.id);
-      if (open.has(r.status)) this.open.push({ domainId: Number(r.domainId), status: r.status, source: r.source, sizeBytes: Number(r.sizeBytes ?? 0) });
-      else if (!this.counted.has(id)) fresh.push(id);
+      if (open.has(r.status)) {
+        nowOpen.add(id);
+        this.open.push({ domainId: Number(r.domainId), status: r.status, source: r.source, sizeBytes: Number(r.sizeBytes ?? 0) });
+      } else if (id > this.watermark && !this.counted.has(id)) fresh.add(id);
     }
-    for (let i = 0; i < fresh.length; i += CHUNK) await this.count(fresh.slice(i, i + CHUNK));
+    // open runs behind the watermark that finished since the last scrape
+    for (const id of this.openBehind) if (!nowOpen.has(id)) fresh.add(id);
+    const ids = [...fresh];
+    for (let i = 0; i < ids.length; i += CHUNK) await this.count(ids.slice(i, i + CHUNK));
 
-    // move the watermark over the leading final runs old enough that no earlier id can still appear
+    // move the watermark over the runs created long enough ago that no earlier id can still appear;
+    // the open ones it passes are followed through the status index (`behind`) until they finish
     const settled = this.now() - WATERMARK_LAG_MS;
     let w = this.watermark;
     for (const r of above) {
       const created = timeMs(r.createdAt);
-      if (open.has(r.status) || created === null || created > settled) break;
+      if (created === null || created > settled) break;
       w = Number(r.id);
     }
-    if (w !== this.watermark) {
-      this.watermark = w;
-      for (const id of this.counted) if (id <= w) this.counted.delete(id);
-    }
+    this.watermark = w;
+    for (const id of this.counted) if (id <= w) this.counted.delete(id);
+    this.openBehind = new Set([...nowOpen].filter((id) => id <= w));
     return Number(process.hrtime.bigint() - started) / 1e9;
   }
 
