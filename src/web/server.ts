@@ -26,6 +26,8 @@ import { registerTokens } from './pages/tokens';
 import { registerOpenApi } from './api/openapi';
 import { registerApiRuns } from './api/runs';
 import { AJV_OPTIONS, schemaErrorFormatter } from './api/validation';
+import { registerHealth } from './ops/health';
+import { registerMetrics } from './ops/metrics';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -101,6 +103,8 @@ export async function buildWebApp(ctx: WebContext, opts: WebServerOptions): Prom
   registerOverview(app, ctx);
   registerTokens(app, ctx);
   registerApiRuns(app, ctx);
+  registerHealth(app, ctx);
+  registerMetrics(app, ctx);
   return app;
 }
 
