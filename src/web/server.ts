@@ -25,6 +25,12 @@ import { registerOverview } from './pages/overview';
 import { registerRunPage } from './pages/run';
 import { registerSettingsPage } from './pages/settings';
 import { registerSettingsApi } from './api/settings';
+import { registerTokens } from './pages/tokens';
+import { registerOpenApi } from './api/openapi';
+import { registerApiRuns } from './api/runs';
+import { AJV_OPTIONS, schemaErrorFormatter } from './api/validation';
+import { registerHealth } from './ops/health';
+import { registerMetrics } from './ops/metrics';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -61,6 +67,8 @@ export async function buildWebApp(ctx: WebContext, opts: WebServerOptions): Prom
     // a socket quiet for a minute is closed (as an FTPS transfer that stalls); a whole request may take
     // as long as a 2 GB upload needs, so no overall request timeout
     connectionTimeout: 60_000, keepAliveTimeout: 10_000, requestTimeout: 0,
+    // unknown fields refused (not dropped), messages naming the field and the rule
+    ajv: AJV_OPTIONS, schemaErrorFormatter,
   });
   app.decorateRequest('principal', null);
   app.decorateRequest('webSession', null);
@@ -91,12 +99,18 @@ export async function buildWebApp(ctx: WebContext, opts: WebServerOptions): Prom
     return reply.code(status).type('text/html; charset=utf-8').send(page({ title: status === 500 ? 'Error' : 'Request refused', principal: req.principal, csrf: req.webSession?.csrfToken }, html`<p>${message}</p>`));
   });
 
+  // first: it sees every /api/v1 route declared after it
+  registerOpenApi(app);
   registerAssets(app);
   registerLogin(app, ctx);
   registerOverview(app, ctx);
   registerRunPage(app, ctx);
   registerSettingsPage(app, ctx);
   registerSettingsApi(app, ctx);
+  registerTokens(app, ctx);
+  registerApiRuns(app, ctx);
+  registerHealth(app, ctx);
+  registerMetrics(app, ctx);
   return app;
 }
 

@@ -148,6 +148,17 @@ for (const kind of databaseKinds()) {
       assert.equal((await loadSettings(f.ds, f.domains.district.id)).unsharedUsers, 'inactive');
     });
 
+    it('API: the OpenAPI document shows both routes with the schemas that validate them', async () => {
+      const doc = (await f.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as { paths: Record<string, Record<string, { summary?: string; tags?: string[]; requestBody?: { content: Record<string, { schema: { properties: Record<string, { enum?: string[]; type?: string }> } }> }; responses: Record<string, unknown> }>> };
+      const ops = doc.paths['/api/v1/domains/{userspace}/settings'];
+      assert.ok(ops?.get && ops.patch, 'GET and PATCH are documented');
+      assert.deepEqual(ops.patch.tags, ['settings']);
+      const body = ops.patch.requestBody?.content['application/json'].schema;
+      assert.deepEqual(body?.properties.unsharedUsers.enum, ['nothing', 'inactive', 'delete']);
+      assert.equal(body?.properties.ignoreSisDates.type, 'boolean');
+      assert.ok(ops.patch.responses['422'], 'the 422 is documented');
+    });
+
     it('API: a bad PATCH answers 422 {error, message, field} naming the field and the rule, and saves nothing', async () => {
       const auth = { authorization: `Bearer ${token}` };
       const cases: Array<[Record<string, unknown> | string, string | null, RegExp]> = [

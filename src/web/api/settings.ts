@@ -11,7 +11,7 @@ import { SETTING_KINDS, type SettingKind, type SyncSettings } from '../../sync/s
 import { visibleDomain, type Principal } from '../auth/principal';
 import type { WebContext } from '../context';
 import { notFound } from '../server';
-import './schema-doc';
+import { errorResponses, userspaceParams } from './schemas';
 
 function valueSchema(kind: SettingKind, forPatch: boolean): Record<string, unknown> {
   switch (kind.kind) {
@@ -30,13 +30,12 @@ const KEYS = Object.keys(SETTING_KINDS) as Array<keyof SyncSettings>;
 const settingsSchema = (forPatch: boolean) => ({
   type: 'object',
   properties: Object.fromEntries(KEYS.map((k) => [k, valueSchema(SETTING_KINDS[k], forPatch)])),
+  additionalProperties: false,
   ...(forPatch
-    // unknown names are not dropped silently (Fastify's Ajv removes what additionalProperties:false forbids): the service names them in a 422
-    ? { additionalProperties: true, description: 'any subset of the settings; every field is validated before anything is saved' }
-    : { required: KEYS, additionalProperties: false }),
+    ? { description: 'any subset of the settings; every field is validated before anything is saved (an unknown one is an error)' }
+    : { required: KEYS }),
 });
 
-const errorSchema = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } }, required: ['error', 'message'] };
 const invalidSchema = {
   type: 'object',
   properties: {
@@ -44,8 +43,8 @@ const invalidSchema = {
     errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } }, required: ['field', 'message'] } },
   },
   required: ['error', 'message', 'field'],
+  description: 'A setting broke its rule (nothing was saved): `field` names it, `message` says the rule, `errors` lists every bad field',
 };
-const params = { type: 'object', properties: { userspace: { type: 'string', maxLength: 255 } }, required: ['userspace'] };
 const definitionSchema = {
   type: 'object',
   properties: {
@@ -61,10 +60,10 @@ export function registerSettingsApi(app: FastifyInstance, ctx: WebContext): void
   app.get<{ Params: Params }>('/api/v1/domains/:userspace/settings', {
     schema: {
       summary: 'A domain\'s sync settings, with what each means and accepts',
-      tags: ['settings'], params,
+      tags: ['settings'], params: userspaceParams,
       response: {
         200: { type: 'object', properties: { domain: { type: 'string' }, settings: settingsSchema(false), definitions: { type: 'array', items: definitionSchema } }, required: ['domain', 'settings', 'definitions'] },
-        404: errorSchema,
+        ...errorResponses,
       },
     },
   }, async (req, reply) => {
@@ -81,10 +80,10 @@ export function registerSettingsApi(app: FastifyInstance, ctx: WebContext): void
     attachValidation: true,
     schema: {
       summary: 'Change some of a domain\'s sync settings (all or nothing; each change is recorded with who made it)',
-      tags: ['settings'], params, body: settingsSchema(true),
+      tags: ['settings'], params: userspaceParams, body: settingsSchema(true),
       response: {
         200: { type: 'object', properties: { domain: { type: 'string' }, settings: settingsSchema(false), changed: { type: 'array', items: { type: 'string' } } }, required: ['domain', 'settings', 'changed'] },
-        404: errorSchema, 422: invalidSchema,
+        ...errorResponses, 422: invalidSchema,
       },
     },
   }, async (req, reply) => {

@@ -44,5 +44,6 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .field-error { color: var(--bad); margin: .2em 0 0; font-weight: 600; } .has-error input, .has-error select, .has-error textarea { border-color: var(--bad); }
 section.card > h2:first-child { margin-top: 0; }
 ul.runs { margin: 0; padding-left: 1.2em; } .domain h3 { margin: 0 0 .4em; font-size: 1.05em; }
+input.token { font-family: ui-monospace, monospace; }
 @media (max-width: 40em) { main { padding: .6em; } th, td { padding: .3em; } }
 `;
