@@ -4,7 +4,8 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { issuesCsvChunks } from '../../report/issues-csv';
+import { issuesCsvStream } from '../../report/issues-csv';
+import { issuesInBatches } from '../../services/run-issues';
 import { runJsonFromRun, runSummaryJson } from '../../report/run-json';
 import { listDomainRuns, MAX_PAGE, runForViewer } from '../../services/runs';
 import { loadIssues } from '../../sync/run-store';
@@ -80,11 +81,10 @@ export function registerApiRuns(app: FastifyInstance, ctx: WebContext): void {
   }, async (req, reply) => {
     const found = await runForViewer(ctx.ds, req.principal as Principal, req.params.id);
     if (!found) return notFound(req, reply);
-    const issues = await loadIssues(ctx.ds, found.run.id);
     return reply
       .type('text/csv; charset=utf-8')
       .header('Content-Disposition', `attachment; filename="run-${found.run.id}-issues.csv"`)
-      // in pieces: ten thousand issues never become one string
-      .send(Readable.from(issuesCsvChunks(issues)));
+      // read from the database a batch at a time as the client takes it (the run page's download does the same)
+      .send(Readable.from(issuesCsvStream(issuesInBatches(ctx.ds, found.run.id))));
   });
 }
