@@ -20,6 +20,7 @@ export async function loadSettings(ds: DataSource, domainId: number): Promise<Sy
     ignoreSisDates: row.ignoreSisDates,
     unsharedUsers: row.unsharedUsers,
     safetyThresholdPercent: row.safetyThresholdPercent,
+    autoCommit: row.autoCommit,
   };
 }
 

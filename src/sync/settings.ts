@@ -20,6 +20,8 @@ export interface SyncSettings {
   ignoreSisDates: boolean;
   unsharedUsers: UnsharedUsers;
   safetyThresholdPercent: number;
+  /** false: every sync that would change something is held for an administrator's review */
+  autoCommit: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<SyncSettings> = Object.freeze({
@@ -37,6 +39,7 @@ export const DEFAULT_SETTINGS: Readonly<SyncSettings> = Object.freeze({
   ignoreSisDates: false,
   unsharedUsers: 'nothing',
   safetyThresholdPercent: 10,
+  autoCommit: true,
 });
 
 type Parser = (raw: string) => SyncSettings[keyof SyncSettings];
@@ -85,6 +88,7 @@ export const SETTING_PARSERS: Record<keyof SyncSettings, Parser> = {
     if (!Number.isInteger(n) || n < 0 || n > 100) throw new Error('must be a whole number from 0 to 100');
     return n;
   },
+  autoCommit: bool,
 };
 
 export function isSettingKey(key: string): key is keyof SyncSettings {

@@ -19,7 +19,8 @@ export const SETTING_HELP: Record<keyof SyncSettings, string> = {
   unsharedEnrollments: 'managed enrollments missing from the file: nothing | inactive | withdrawn | delete',
   ignoreSisDates: 'ignore the begin and end dates of enrollments: true | false',
   unsharedUsers: 'managed users missing from the file: nothing | inactive | delete',
-  safetyThresholdPercent: 'refuse a sync removing more than this % of managed users, courses or enrollments (0-100)',
+  safetyThresholdPercent: 'hold for review a sync removing more than this % of managed users, courses or enrollments (0-100)',
+  autoCommit: 'apply syncs at once: true | false (false: every sync that would change something is held until approved)',
 };
 
 export function formatSetting(value: SyncSettings[keyof SyncSettings]): string {

@@ -2,6 +2,7 @@ import { AcademicSession } from './academic-session';
 import { Course } from './course';
 import { Domain } from './domain';
 import { Enrollment } from './enrollment';
+import { HeldRemoval } from './held-removal';
 import { ObserverLink } from './observer-link';
 import { OneRosterClass } from './oneroster-class';
 import { OneRosterCourse } from './oneroster-course';
@@ -10,5 +11,5 @@ import { SyncRun } from './sync-run';
 import { SyncSettingsRow } from './sync-settings';
 import { User } from './user';
 
-export { AcademicSession, Course, Domain, Enrollment, ObserverLink, OneRosterClass, OneRosterCourse, SyncIssueRow, SyncRun, SyncSettingsRow, User };
-export const ENTITIES = [Domain, User, Course, Enrollment, ObserverLink, SyncSettingsRow, SyncRun, SyncIssueRow, AcademicSession, OneRosterCourse, OneRosterClass];
+export { AcademicSession, Course, Domain, Enrollment, HeldRemoval, ObserverLink, OneRosterClass, OneRosterCourse, SyncIssueRow, SyncRun, SyncSettingsRow, User };
+export const ENTITIES = [Domain, User, Course, Enrollment, ObserverLink, SyncSettingsRow, SyncRun, SyncIssueRow, AcademicSession, OneRosterCourse, OneRosterClass, HeldRemoval];
