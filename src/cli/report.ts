@@ -28,6 +28,10 @@ export interface RunReport {
   /** issues counted in the totals but not kept in `issues` (the engine keeps the first 10,000) */
   issuesDropped: number;
   issues: SyncIssue[];
+  /** a held run: how many removals and deactivations it lists (see `run show`), else null */
+  heldRemovals: number | null;
+  /** who approved or discarded a held run, and when; null when nobody decided */
+  decision: { by: string; at: string | null; approved: boolean } | null;
 }
 
 export function reportFromResult(result: SyncResult, domain: string, forced: boolean): RunReport {
@@ -36,10 +40,12 @@ export function reportFromResult(result: SyncResult, domain: string, forced: boo
     forced, source: 'cli', message: result.message, startedAt: result.startedAt.toISOString(),
     finishedAt: result.finishedAt.toISOString(), durationMs: result.durationMs, timings: result.timings, counts: result.counts,
     issueTotals: result.issueTotals, issuesDropped: result.issuesDropped, issues: result.issues,
+    heldRemovals: result.status === 'held' ? result.heldRemovals ?? 0 : null, decision: null,
   };
 }
 
-export function reportFromRun(run: SyncRun, domain: string, issues: SyncIssue[]): RunReport {
+/** `heldRemovals`: the count of the run's held_removal rows, for a held run */
+export function reportFromRun(run: SyncRun, domain: string, issues: SyncIssue[], heldRemovals: number | null = null): RunReport {
   const issueTotals = { error: run.errorCount, warning: run.warningCount, info: run.infoCount };
   return {
     runId: run.id, domain, file: run.fileName, sha256: run.sha256, status: run.status, mode: run.mode, forced: run.forced,
@@ -47,7 +53,18 @@ export function reportFromRun(run: SyncRun, domain: string, issues: SyncIssue[])
     finishedAt: run.finishedAt?.toISOString() ?? null, durationMs: run.durationMs, timings: storedTimings(run.timings),
     counts: runCounts(run), issueTotals,
     issuesDropped: Math.max(0, issueTotals.error + issueTotals.warning + issueTotals.info - issues.length), issues,
+    heldRemovals: run.status === 'held' ? heldRemovals ?? 0 : null, decision: runDecision(run),
   };
+}
+
+export function runDecision(run: Pick<SyncRun, 'decidedBy' | 'decidedAt' | 'approved'>): RunReport['decision'] {
+  return run.decidedBy ? { by: run.decidedBy, at: run.decidedAt?.toISOString() ?? null, approved: run.approved } : null;
+}
+
+/** "approved by x at 2026-…" / "discarded by x at …", or '' */
+export function decisionText(d: RunReport['decision']): string {
+  if (!d) return '';
+  return `${d.approved ? 'approved' : 'discarded'} by ${d.by}${d.at ? ` at ${formatInstant(new Date(d.at))}` : ''}`;
 }
 
 function storedTimings(text: string | null): Record<string, number> {
@@ -77,8 +94,15 @@ export function renderReport(r: RunReport, issueLimit: number): string {
   lines.push(`  domain  ${r.domain}`);
   lines.push(`  file    ${r.file}${r.sha256 ? `  sha256 ${r.sha256}` : ''}`);
   lines.push(`  started ${started}${r.durationMs !== null ? `  took ${formatDuration(r.durationMs)}` : ''}  via ${r.source}`);
+  if (r.decision) lines.push(`  ${decisionText(r.decision)}`);
   // a failed or refused sync rolled back: its counts are what it had planned, not changes
-  lines.push('', r.status === 'failed' || r.status === 'refused' ? 'nothing was changed' : countsTable(r.counts), '');
+  if (r.status === 'held') lines.push('', 'held for review, nothing was changed yet; approving it would change:');
+  lines.push('', r.status === 'failed' || r.status === 'refused' || r.status === 'discarded' || r.status === 'expired' ? 'nothing was changed' : countsTable(r.counts), '');
+  if (r.heldRemovals !== null) {
+    lines.push(`held: it would remove or deactivate ${plural(r.heldRemovals, 'entity', 'entities')}` +
+      `${r.heldRemovals ? ` (listed by \`rosterdrop run show ${r.runId} --removals\`)` : ''}; ` +
+      `\`rosterdrop run approve ${r.runId}\` applies it, \`rosterdrop run discard ${r.runId}\` drops it`, '');
+  }
   lines.push(`issues: ${totalsLine(r.issueTotals)}`);
   const shown = issueLimit > 0 ? r.issues.slice(0, issueLimit) : r.issues;
   for (const issue of shown) lines.push(`  ${formatIssue(issue)}`);
