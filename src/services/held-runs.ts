@@ -67,7 +67,8 @@ export async function approveHeldRun(ds: DataSource, runId: number, actorLogin: 
   const now = opts.now ?? new Date();
   const set: Partial<SyncRun> = {
     status: 'queued', approved: true, decidedBy: actorLogin.slice(0, 320), decidedAt: now, queuedPath: run.heldPath, heldPath: null,
-    message: `approved by ${actorLogin}; queued`, reportPending: false, mailPending: false,
+    // the applied run's report is a new one: its mail must not look claimed by the held one's
+    message: `approved by ${actorLogin}; queued`, reportPending: false, mailPending: false, mailClaimedAt: null,
   };
   if (!(await decide(ds, run, set))) throw raced(runId);
   return ds.getRepository(SyncRun).findOneByOrFail({ id: runId });
@@ -83,7 +84,7 @@ export async function claimHeldRunForApproval(ds: DataSource, runId: number, act
   const now = opts.now ?? new Date();
   if (!(await decide(ds, run, {
     status: 'running', approved: true, decidedBy: actorLogin.slice(0, 320), decidedAt: now, queuedPath: null, startedAt: now,
-    attempts: run.attempts + 1, message: `approved by ${actorLogin}; applying`,
+    attempts: run.attempts + 1, message: `approved by ${actorLogin}; applying`, reportPending: false, mailPending: false, mailClaimedAt: null,
   }))) throw raced(runId);
   return { run: await ds.getRepository(SyncRun).findOneByOrFail({ id: runId }), zipPath: run.heldPath! };
 }
