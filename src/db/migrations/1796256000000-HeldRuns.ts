@@ -17,7 +17,8 @@ export class HeldRuns1796256000000 implements MigrationInterface {
       new TableColumn({ name: 'decided_at', type: instant, isNullable: true }),
       new TableColumn({ name: 'held_path', type: 'text', isNullable: true }),
     ]);
-    await q.addColumn('sync_settings', new TableColumn({ name: 'auto_commit', type: 'boolean', default: true }));
+    // SQLite keeps a boolean default as written: 1 is what the entity's `default: true` compares with
+    await q.addColumn('sync_settings', new TableColumn({ name: 'auto_commit', type: 'boolean', default: q.connection.options.type === 'postgres' ? true : 1 }));
     await q.createTable(new Table({
       name: 'held_removal',
       columns: [
