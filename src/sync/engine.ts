@@ -225,11 +225,12 @@ export class SyncEngine {
       const verdict = checkSafety(await this.plannedRemovals(ctx), settings.safetyThresholdPercent, !!req.force || approved);
       const review = !req.validateOnly && !req.force && !approved;
       let hold: string | null = null;
-      if (review || approved) {
+      // the list is planned only where a hold is possible: before the apply changes what it reads
+      if ((review && (verdict.refused || !settings.autoCommit)) || approved) {
         const listed = await planHeldList(ctx);
         if (review && verdict.refused) hold = `${verdict.message}${decide(s.runId)}`;
         else if (approved && await heldListDiffers(db, s.runId)) {
-          hold = `held again: the removals changed since the run was approved for review (something else was applied to the domain in between); ` +
+          hold = `held again: the removals changed since the run was held (something else was applied to the domain in between); ` +
             `it would now remove or deactivate ${plural(listed, 'entity', 'entities')}. Nothing was changed: check the new list.${decide(s.runId)}`;
         }
       }
