@@ -45,7 +45,7 @@ export function syncExitCode(status: SyncStatus, issues: readonly Pick<SyncIssue
     case 'failed': return EXIT.failed;
     case 'refused': case 'held': return EXIT.refused;
     case 'validated':
-      // without --force the engine warns apply.safety_threshold only when an apply would be refused
+      // without --force the engine warns apply.safety_threshold only when an apply would be held
       if (!forced && issues.some((i) => i.code === 'apply.safety_threshold')) return EXIT.refused;
       return errors ? EXIT.completedWithErrors : EXIT.ok;
   }
