@@ -76,14 +76,15 @@ export async function approveHeldRun(ds: DataSource, runId: number, actorLogin: 
 
 /**
  * The CLI's approval: the run is claimed for this process (held → running) while the caller holds
- * the domain's lock, and applied in it (`zipPath` is the kept upload). A run the process leaves
- * `running` is failed later like any `rosterdrop sync` that died (failAbandonedRuns).
+ * the domain's lock, and applied in it (`zipPath` is the kept upload). Its queued_path is the kept
+ * upload: if the process dies, the next daemon start queues the approved run again and applies it
+ * (requeueInterrupted), as for a daemon's own run cut short.
  */
 export async function claimHeldRunForApproval(ds: DataSource, runId: number, actorLogin: string, opts: DecisionOptions = {}): Promise<{ run: SyncRun; zipPath: string }> {
   const run = await heldRun(ds, runId, opts);
   const now = opts.now ?? new Date();
   if (!(await decide(ds, run, {
-    status: 'running', approved: true, decidedBy: actorLogin.slice(0, 320), decidedAt: now, queuedPath: null, startedAt: now,
+    status: 'running', approved: true, decidedBy: actorLogin.slice(0, 320), decidedAt: now, queuedPath: run.heldPath, startedAt: now,
     attempts: run.attempts + 1, message: `approved by ${actorLogin}; applying`, reportPending: false, mailPending: false, mailClaimedAt: null,
   }))) throw raced(runId);
   return { run: await ds.getRepository(SyncRun).findOneByOrFail({ id: runId }), zipPath: run.heldPath! };
@@ -146,7 +147,9 @@ export async function keepHeldUpload(ds: DataSource, run: Pick<SyncRun, 'id' | '
       await fs.copyFile(file, target);
     }
   }
-  await ds.getRepository(SyncRun).update({ id: run.id }, { heldPath: target, queuedPath: null });
+  // queued_path stays set: a run with an upload_path and none counts as one still waiting for its
+  // intake (uq_sync_run_pending_upload), and would block a new upload of the same name
+  await ds.getRepository(SyncRun).update({ id: run.id }, { heldPath: target });
   return target;
 }
 

@@ -16,7 +16,7 @@ import { Notifier } from '../../src/notify/mailer';
 import { domainLocks } from '../../src/queue/domain-lock';
 import { UploadIntake } from '../../src/queue/intake';
 import { SyncRunner } from '../../src/queue/runner';
-import { approveHeldRun } from '../../src/services/held-runs';
+import { approveHeldRun, discardHeldRun } from '../../src/services/held-runs';
 import { SyncEngine } from '../../src/sync/engine';
 import { silentLogger } from '../../src/util/logger';
 import { databaseKinds, openTestDatabase, type TestDatabase } from '../helpers/db';
@@ -84,7 +84,7 @@ for (const kind of databaseKinds()) {
         const held = await statusOf(db.ds, queued.id, 'held');
         assert.ok(held.heldPath && held.heldPath.startsWith(heldDir + path.sep), `kept in the held folder: ${held.heldPath}`);
         assert.ok(fs.existsSync(held.heldPath));
-        assert.equal(held.queuedPath, null);
+        assert.equal(fs.existsSync(held.queuedPath!), false, 'moved out of the queue area');
         assert.equal(fs.existsSync(path.join(dir, 'archive')) && fs.readdirSync(path.join(dir, 'archive')).length > 0, false, 'not archived');
         const [heldMail] = await mailsFor(smtp, 1);
         assert.match(heldMail, /held for review/);
@@ -92,6 +92,14 @@ for (const kind of databaseKinds()) {
         assert.ok(heldMail.includes(`https://lms.example:8443/runs/${queued.id}`), heldMail);
         assert.match(heldMail, /expires in 7 days/);
         assert.match(parseMime(smtp.received[0].raw).header('subject') ?? '', /— held for review/);
+
+        // a fixed file under the same name can be uploaded while one is held (the pending-upload index)
+        fs.copyFileSync(await smaller.zip(dir, 'smaller.zip'), path.join(drop, 'roster.zip'));
+        const second = await intake.accept(path.join(drop, 'roster.zip'), { source: 'ftps', uploadedBy: `${root.userspace}/admin` });
+        assert.ok(second && second.id !== queued.id);
+        await statusOf(db.ds, second.id, 'held');
+        await mailsFor(smtp, 2);
+        assert.equal((await discardHeldRun(db.ds, second.id, `${root.userspace}/admin`)).status, 'discarded');
 
         const approved = await approveHeldRun(db.ds, queued.id, `${root.userspace}/admin`);
         assert.equal(approved.status, 'queued');
@@ -102,9 +110,9 @@ for (const kind of databaseKinds()) {
         assert.equal(done.heldPath, null);
         assert.equal(fs.existsSync(held.heldPath), false, 'moved on from the held folder');
         for (const s of ['s1', 's2', 's3']) assert.equal((await mustUser(db.ds, root.id, s)).status, 'inactive');
-        assert.equal(await db.ds.getRepository(SyncRun).count({ where: { domainId: root.id } }), 2, 'the same run, no new one');
-        const mails = await mailsFor(smtp, 2);
-        assert.match(mails[1], new RegExp(`Approved by: +${root.userspace}/admin`));
+        assert.equal(await db.ds.getRepository(SyncRun).count({ where: { domainId: root.id } }), 3, 'seed, held and discarded: approving made no new run');
+        const mails = await mailsFor(smtp, 3);
+        assert.match(mails[2], new RegExp(`Approved by: +${root.userspace}/admin`));
         await setSettings(db.ds, root.id, {});
       } finally {
         await runner.stop(10_000);
