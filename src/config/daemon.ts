@@ -7,9 +7,11 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { MailSettings } from '../notify/mailer';
 import { bool, ConfigError, int, loadFtpsSettings, str, type FtpsSettings } from './ftps';
+import { loadWebSettings, type WebSettings } from './web';
 
 export interface DaemonSettings {
   ftps: FtpsSettings;
+  web: WebSettings;
   dataDir: string;
   dropRoot: string;
   queueDir: string;
@@ -43,7 +45,7 @@ export function loadDaemonSettings(env: NodeJS.ProcessEnv): DaemonSettings {
   const smtpHost = str(env, 'ROSTERDROP_SMTP_HOST');
   const secure = bool(env, 'ROSTERDROP_SMTP_SECURE', false);
   const settings: DaemonSettings = {
-    ftps, dataDir, dropRoot: ftps.dropRoot,
+    ftps, web: loadWebSettings(env), dataDir, dropRoot: ftps.dropRoot,
     queueDir: path.join(dataDir, 'queue'),
     archiveDir: path.join(dataDir, 'archive'),
     failedDir: path.join(dataDir, 'failed'),

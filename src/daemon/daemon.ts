@@ -23,9 +23,15 @@ import type { Logger } from '../util/logger';
 import { UploadWatcher } from '../watcher/upload-watcher';
 import { startFtpsService, type FtpsService } from './ftps-service';
 import { makeReporter } from './reporter';
+import { startWebService } from './web-service';
+import type { WebServer } from '../web/server';
 
 export interface Daemon {
   ftps: FtpsService;
+  /** null when ROSTERDROP_HTTP_PORT=0 */
+  web: WebServer | null;
+  /** SIGHUP: the certificate of FTPS and the web admin */
+  reloadTls(): Promise<boolean>;
   runner: SyncRunner;
   intake: UploadIntake;
   /** true when every running sync finished within the grace period */
@@ -84,6 +90,7 @@ export async function startDaemon(ds: DataSource, settings: DaemonSettings, logg
   };
   let watcher: UploadWatcher | null = null;
   let ftps: FtpsService | null = null;
+  let web: WebServer | null = null;
   try {
     await runner.start();
     watcher = new UploadWatcher({ dropRoot: settings.dropRoot, stableMs: settings.stableMs, sweepMs: settings.sweepMs },
@@ -94,6 +101,7 @@ export async function startDaemon(ds: DataSource, settings: DaemonSettings, logg
       // fails (database down), the file is safe in the folder and the next sweep queues it.
       accept: (u) => take(u.path, { source: 'ftps', uploadedBy: u.login, sha256: u.sha256, size: u.size }),
     }, logger);
+    web = await startWebService(ds, settings, { ftps, intake, wake: () => runner.wake() }, logger.child({ component: 'web' }));
   } catch (err) {
     // a half-started daemon must not go on working on a database its caller is about to close
     await ftps?.stop().catch(() => undefined);
@@ -101,7 +109,7 @@ export async function startDaemon(ds: DataSource, settings: DaemonSettings, logg
     await runner.stop(0);
     throw err;
   }
-  const [openFtps, openWatcher] = [ftps, watcher];
+  const [openFtps, openWatcher, openWeb] = [ftps, watcher, web];
   const prune = async () => {
     const n = await pruneOlderThan(settings.archiveDir, settings.archiveDays).catch(() => 0);
     if (n) logger.info('pruned archived uploads', { files: n, olderThanDays: settings.archiveDays });
@@ -120,10 +128,16 @@ export async function startDaemon(ds: DataSource, settings: DaemonSettings, logg
   expireTimer.unref();
   logger.info('rosterdrop is running', { dropRoot: settings.dropRoot, concurrency: settings.concurrency, mail: settings.mail.transport });
   return {
-    ftps: openFtps, runner, intake,
+    ftps: openFtps, web: openWeb, runner, intake,
+    async reloadTls() {
+      const ok = await openFtps.reloadTls();
+      if (ok) openWeb?.reloadTls(openFtps.tls());
+      return ok;
+    },
     async stop() {
       clearInterval(pruneTimer);
       clearInterval(expireTimer);
+      await openWeb?.stop();
       await openFtps.stop();
       await openWatcher.stop();
       const finished = await runner.stop(settings.shutdownGraceMs);

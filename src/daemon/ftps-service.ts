@@ -13,6 +13,8 @@ import type { Logger } from '../util/logger';
 
 export interface FtpsService {
   server: DropServer;
+  /** the certificate and key now served (the web admin serves the same) */
+  tls(): LoadedTls;
   /** re-reads the certificate and key; on failure logs and keeps serving the old ones */
   reloadTls(): Promise<boolean>;
   stop(): Promise<void>;
@@ -20,15 +22,17 @@ export interface FtpsService {
 
 export async function startFtpsService(ds: DataSource, settings: FtpsSettings, sink: UploadSink, logger: Logger): Promise<FtpsService> {
   const files = { certFile: settings.certFile, keyFile: settings.keyFile, dataDir: settings.dataDir };
-  const tls = await loadTlsMaterial(files);
+  let tls = await loadTlsMaterial(files);
   logCertificate(logger, tls);
   const server = await DropServer.start({ ...settings, tls }, new LmsAuthenticator(ds), sink, logger);
   return {
     server,
+    tls: () => tls,
     async reloadTls() {
       try {
         const fresh = await loadTlsMaterial(files);
         server.reloadTls(fresh);
+        tls = fresh;
         logCertificate(logger, fresh);
         return true;
       } catch (err) {

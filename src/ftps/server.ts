@@ -71,6 +71,16 @@ export class DropServer {
     return server;
   }
 
+  /** Failed-login bans per IP: the web sign-in counts its failures here too, so switching protocol buys no extra guesses. */
+  get admission(): Admission {
+    return this.deps.admission;
+  }
+
+  /** every listener open (for /readyz) */
+  get listening(): boolean {
+    return !this.stopping && this.listeners.length > 0 && this.listeners.every((l) => l.listening);
+  }
+
   get ports(): ListeningPorts {
     const port = (s: net.Server | undefined) => (s ? (s.address() as net.AddressInfo).port : null);
     return { explicit: port(this.listeners[0]) as number, implicit: port(this.listeners[1]) };

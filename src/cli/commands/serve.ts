@@ -41,7 +41,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         await ensureDemoDomain(ds, (text) => ctx.out(text));
         await warnIfNoAdministrator(ds, log);
         const daemon = await startDaemon(ds, settings, log);
-        reload = () => { void daemon.ftps.reloadTls(); };
+        reload = () => { void daemon.reloadTls(); };
         await stopRequested;
         reload = () => undefined;
         log.info(launcherGone ? `shutting down: npm (pid ${launcher}), which started the daemon, has exited` : 'shutting down');

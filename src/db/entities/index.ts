@@ -10,6 +10,10 @@ import { SyncIssueRow } from './sync-issue';
 import { SyncRun } from './sync-run';
 import { SyncSettingsRow } from './sync-settings';
 import { User } from './user';
+import { ApiToken } from './api-token';
+import { SettingsChange } from './settings-change';
+import { WebSession } from './web-session';
 
-export { AcademicSession, Course, Domain, Enrollment, HeldRemoval, ObserverLink, OneRosterClass, OneRosterCourse, SyncIssueRow, SyncRun, SyncSettingsRow, User };
-export const ENTITIES = [Domain, User, Course, Enrollment, ObserverLink, SyncSettingsRow, SyncRun, SyncIssueRow, AcademicSession, OneRosterCourse, OneRosterClass, HeldRemoval];
+export { AcademicSession, Course, Domain, Enrollment, HeldRemoval, ObserverLink, OneRosterClass, OneRosterCourse, SyncIssueRow, SyncRun, SyncSettingsRow, User, ApiToken, SettingsChange, WebSession };
+export const ENTITIES = [Domain, User, Course, Enrollment, ObserverLink, SyncSettingsRow, SyncRun, SyncIssueRow, AcademicSession, OneRosterCourse, OneRosterClass,
+  WebSession, ApiToken, SettingsChange, HeldRemoval];

@@ -1,0 +1,36 @@
+/**
+ * The web part of the daemon: the web admin and API on the FTPS certificate (HTTPS), or plain
+ * HTTP behind a TLS-terminating proxy; off when ROSTERDROP_HTTP_PORT=0.
+ */
+import type { DataSource } from 'typeorm';
+import type { DaemonSettings } from '../config/daemon';
+import { LmsAuthenticator } from '../ftps/lms-authenticator';
+import type { UploadIntake } from '../queue/intake';
+import type { Logger } from '../util/logger';
+import { LoginGuard } from '../web/auth/login-guard';
+import { SessionStore } from '../web/auth/sessions';
+import { startWebServer, type WebServer } from '../web/server';
+import type { FtpsService } from './ftps-service';
+
+export interface WebParts { ftps: FtpsService; intake: UploadIntake; wake: () => void }
+
+export async function startWebService(ds: DataSource, settings: DaemonSettings, parts: WebParts, logger: Logger): Promise<WebServer | null> {
+  const web = settings.web;
+  if (web.port === 0) return null;
+  const sessions = new SessionStore(ds, { idleMs: web.sessionIdleMs, maxMs: web.sessionMaxMs });
+  const tls = web.trustProxy ? null : { ...parts.ftps.tls(), minVersion: settings.ftps.minTlsVersion };
+  if (!tls) logger.warn('web admin on plain HTTP (ROSTERDROP_HTTP_TRUST_PROXY=true): only behind a proxy that terminates TLS');
+  const server = await startWebServer({
+    ds, settings: web, logger, sessions,
+    authenticator: new LmsAuthenticator(ds),
+    guard: new LoginGuard(settings.ftps.login, parts.ftps.server.admission),
+    login: settings.ftps.login,
+    dropRoot: settings.dropRoot, maxUploadBytes: settings.ftps.maxUploadBytes,
+    intake: parts.intake, wakeQueue: parts.wake,
+    ftpsListening: () => parts.ftps.server.listening,
+  }, { tls });
+  // expired sessions are refused when used; this only keeps the table small
+  const prune = setInterval(() => { sessions.pruneExpired().catch(() => undefined); }, 3_600_000);
+  prune.unref();
+  return { ...server, stop: async () => { clearInterval(prune); await server.stop(); } };
+}

@@ -1,0 +1,66 @@
+/**
+ * Web sign-ins, stored in the database: revocable (delete the row), expiring (idle and absolute),
+ * and worth nothing when the table leaks (only the token's SHA-256 is kept).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { LessThan, type DataSource } from 'typeorm';
+import { WebSession } from '../../db/entities';
+
+export const SESSION_COOKIE = 'rd_session';
+
+export interface SessionLimits { idleMs: number; maxMs: number }
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export class SessionStore {
+  constructor(private readonly ds: DataSource, private readonly limits: SessionLimits, private readonly now: () => number = Date.now) {}
+
+  /** A new session; the token is for the cookie and is not kept. */
+  async create(userId: number, login: string, ip: string | null): Promise<{ token: string; session: WebSession }> {
+    const token = newToken();
+    const at = new Date(this.now());
+    const session = await this.ds.getRepository(WebSession).save({
+      tokenHash: sha256Hex(token), userId, login, csrfToken: newToken(), ip,
+      lastSeenAt: at, expiresAt: new Date(at.getTime() + this.limits.maxMs),
+    });
+    return { token, session };
+  }
+
+  /** The live session of a cookie's token, its idle time reset; null when unknown, idle too long or expired. */
+  async find(token: string | undefined): Promise<WebSession | null> {
+    if (!token) return null;
+    const repo = this.ds.getRepository(WebSession);
+    const session = await repo.findOneBy({ tokenHash: sha256Hex(token) });
+    if (!session) return null;
+    const t = this.now();
+    if (session.expiresAt.getTime() <= t || session.lastSeenAt.getTime() + this.limits.idleMs <= t) {
+      await repo.delete({ tokenHash: session.tokenHash });
+      return null;
+    }
+    // written at most once a minute: a page's live updates poll every few seconds
+    if (t - session.lastSeenAt.getTime() > 60_000) {
+      session.lastSeenAt = new Date(t);
+      await repo.update({ tokenHash: session.tokenHash }, { lastSeenAt: session.lastSeenAt });
+    }
+    return session;
+  }
+
+  async end(token: string | undefined): Promise<void> {
+    if (token) await this.ds.getRepository(WebSession).delete({ tokenHash: sha256Hex(token) });
+  }
+
+  /** Ends every session of a user (e.g. their password changed); returns how many. */
+  async endAllOf(userId: number): Promise<number> {
+    return (await this.ds.getRepository(WebSession).delete({ userId })).affected ?? 0;
+  }
+
+  async pruneExpired(): Promise<number> {
+    return (await this.ds.getRepository(WebSession).delete({ expiresAt: LessThan(new Date(this.now())) })).affected ?? 0;
+  }
+}
