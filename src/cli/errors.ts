@@ -13,7 +13,7 @@ export const EXIT = {
   completedWithErrors: 3,
   /** the upload was rejected as a whole (not a zip, a missing file, bad headers…); nothing changed */
   failed: 4,
-  /** refused by the safety threshold (too many removals); nothing changed; run again with --force */
+  /** held for review (over the safety threshold, or autoCommit off), or refused by an older version; nothing changed */
   refused: 5,
   /** the database cannot be opened, or PostgreSQL needs `rosterdrop migrate` */
   database: 6,
@@ -36,16 +36,16 @@ export class CliError extends Error {
 
 /**
  * The exit code of a sync. A validation-only run exits with the code the same sync would have
- * when applied: 3 when it found errors, 5 when the apply would be refused by the safety threshold.
+ * when applied: 3 when it found errors, 5 when the apply would be held by the safety threshold.
  */
 export function syncExitCode(status: SyncStatus, issues: readonly Pick<SyncIssue, 'code'>[], errors: number, forced: boolean): ExitCode {
   switch (status) {
     case 'succeeded': return EXIT.ok;
     case 'completed_with_errors': return EXIT.completedWithErrors;
     case 'failed': return EXIT.failed;
-    case 'refused': return EXIT.refused;
+    case 'refused': case 'held': return EXIT.refused;
     case 'validated':
-      // without --force the engine warns apply.safety_threshold only when an apply would be refused
+      // without --force the engine warns apply.safety_threshold only when an apply would be held
       if (!forced && issues.some((i) => i.code === 'apply.safety_threshold')) return EXIT.refused;
       return errors ? EXIT.completedWithErrors : EXIT.ok;
   }
@@ -58,7 +58,8 @@ Exit codes:
   2  usage error, or unknown domain, user or run
   3  sync completed with errors (rows with errors skipped), or validated with errors
   4  sync failed: the upload was rejected, nothing changed
-  5  sync refused by the safety threshold, nothing changed (use --force if intended)
+  5  sync held for review (over the safety threshold, or autoCommit off): nothing changed;
+       \`rosterdrop run approve <run>\` applies it, \`run discard\` drops it (or use --force if intended)
   6  database unavailable, or PostgreSQL needs \`rosterdrop migrate\`
   7  another sync of the domain is running (the daemon's or another shell's): nothing was done; try again later
   130, 143  stopped by Ctrl-C (SIGINT) or SIGTERM: a sync not yet committed was rolled back;

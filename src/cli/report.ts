@@ -3,12 +3,20 @@
  * (src/report/run-json.ts) and its human rendering.
  */
 import { ACTIONS, ENTITY_KINDS, type SyncCounts } from '../sync/types';
-import type { RunJson } from '../report/run-json';
+import { runDecision, type RunJson } from '../report/run-json';
+
+export { runDecision };
 import { formatDuration, formatInstant, formatIssue, oneLine, plural, table } from './output';
 
 // the object itself is shared with the web API (src/report/run-json.ts)
 export { runJsonFromResult as reportFromResult, runJsonFromRun as reportFromRun } from '../report/run-json';
 export type RunReport = RunJson;
+
+/** "approved by x at 2026-…" / "discarded by x at …", or '' */
+export function decisionText(d: RunReport['decision']): string {
+  if (!d) return '';
+  return `${d.approved ? 'approved' : 'discarded'} by ${d.by}${d.at ? ` at ${formatInstant(new Date(d.at))}` : ''}`;
+}
 
 export function countsTable(counts: SyncCounts): string {
   return table(['', ...ACTIONS], ENTITY_KINDS.map((kind) => [kind, ...ACTIONS.map((a) => counts[kind][a])]), [1, 2, 3, 4, 5]);
@@ -26,8 +34,15 @@ export function renderReport(r: RunReport, issueLimit: number): string {
   lines.push(`  domain  ${r.domain}`);
   lines.push(`  file    ${r.file}${r.sha256 ? `  sha256 ${r.sha256}` : ''}`);
   lines.push(`  started ${started}${r.durationMs !== null ? `  took ${formatDuration(r.durationMs)}` : ''}  via ${r.source}`);
+  if (r.decision) lines.push(`  ${decisionText(r.decision)}`);
   // a failed or refused sync rolled back: its counts are what it had planned, not changes
-  lines.push('', r.status === 'failed' || r.status === 'refused' ? 'nothing was changed' : countsTable(r.counts), '');
+  if (r.status === 'held') lines.push('', 'held for review, nothing was changed yet; approving it would change:');
+  lines.push('', r.status === 'failed' || r.status === 'refused' || r.status === 'discarded' || r.status === 'expired' ? 'nothing was changed' : countsTable(r.counts), '');
+  if (r.heldRemovals !== null) {
+    lines.push(`held: it would remove or deactivate ${plural(r.heldRemovals, 'entity', 'entities')}` +
+      `${r.heldRemovals ? ` (listed by \`rosterdrop run show ${r.runId} --removals\`)` : ''}; ` +
+      `\`rosterdrop run approve ${r.runId}\` applies it, \`rosterdrop run discard ${r.runId}\` drops it`, '');
+  }
   lines.push(`issues: ${totalsLine(r.issueTotals)}`);
   const shown = issueLimit > 0 ? r.issues.slice(0, issueLimit) : r.issues;
   for (const issue of shown) lines.push(`  ${formatIssue(issue)}`);

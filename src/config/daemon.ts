@@ -17,6 +17,15 @@ export interface DaemonSettings {
   queueDir: string;
   archiveDir: string;
   failedDir: string;
+  /** held runs' uploads, waiting for a decision */
+  heldDir: string;
+  /** held runs nobody decided on expire after this many days (ROSTERDROP_HELD_DAYS) */
+  heldDays: number;
+  /**
+   * the web admin's address as users reach it (ROSTERDROP_HTTP_PUBLIC_URL, e.g. https://lms.example:8443),
+   * for links in report mails; null: the mails name the CLI command instead
+   */
+  publicUrl: string | null;
   /** syncs at once over all domains (one per domain at most) */
   concurrency: number;
   /** archived uploads older than this are deleted; 0 keeps them (failed ones are always kept) */
@@ -40,6 +49,9 @@ export function loadDaemonSettings(env: NodeJS.ProcessEnv): DaemonSettings {
     queueDir: path.join(dataDir, 'queue'),
     archiveDir: path.join(dataDir, 'archive'),
     failedDir: path.join(dataDir, 'failed'),
+    heldDir: path.join(dataDir, 'held'),
+    heldDays: int(env, 'ROSTERDROP_HELD_DAYS', 7, 1, 3650),
+    publicUrl: publicUrl(env),
     concurrency: int(env, 'ROSTERDROP_SYNC_CONCURRENCY', 2, 1, 64),
     archiveDays: int(env, 'ROSTERDROP_ARCHIVE_DAYS', 30, 0, 36_500),
     stableMs: int(env, 'ROSTERDROP_WATCH_STABLE_MS', 2000, 100, 600_000),
@@ -62,6 +74,22 @@ export function loadDaemonSettings(env: NodeJS.ProcessEnv): DaemonSettings {
   };
   if (!/^[^\s@]+@[^\s@]+$/.test(settings.mail.from)) throw new ConfigError(`ROSTERDROP_MAIL_FROM=${settings.mail.from}: expected an email address`);
   return settings;
+}
+
+/** ROSTERDROP_HTTP_PUBLIC_URL: an http(s) URL without query or fragment; kept without its trailing slash. */
+function publicUrl(env: NodeJS.ProcessEnv): string | null {
+  const raw = str(env, 'ROSTERDROP_HTTP_PUBLIC_URL');
+  if (raw === null) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`ROSTERDROP_HTTP_PUBLIC_URL=${raw}: expected the web admin's address, such as https://lms.example:8443`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(`ROSTERDROP_HTTP_PUBLIC_URL=${raw}: expected an http(s) address without user, query or fragment, such as https://lms.example:8443`);
+  }
+  return url.toString().replace(/\/+$/, '');
 }
 
 /**

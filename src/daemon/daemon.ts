@@ -17,6 +17,7 @@ import { pruneOlderThan } from '../queue/files';
 import { UploadIntake } from '../queue/intake';
 import { WorkerEngine } from '../queue/engine-worker/client';
 import { SyncRunner, type RunEngine } from '../queue/runner';
+import { expireHeldRuns } from '../services/held-runs';
 import { DEFAULT_SETTINGS } from '../sync/settings';
 import type { Logger } from '../util/logger';
 import { UploadWatcher } from '../watcher/upload-watcher';
@@ -36,6 +37,8 @@ export interface Daemon {
   /** true when every running sync finished within the grace period */
   stop(): Promise<boolean>;
 }
+
+const HELD_EXPIRY_CHECK_MS = 3_600_000;
 
 /** Where the demo domain's report mails go: a reserved name (RFC 2606) that no mail server delivers to. */
 export const DEMO_NOTIFICATION_EMAIL = 'admin@demo.example';
@@ -76,10 +79,10 @@ export async function warnIfNoAdministrator(ds: DataSource, log: Logger): Promis
  */
 export async function startDaemon(ds: DataSource, settings: DaemonSettings, logger: Logger, engine: RunEngine = new WorkerEngine(ds, logger)): Promise<Daemon> {
   const notifier = new Notifier(settings.mail, logger.child({ component: 'mail' }));
-  const reporter = makeReporter(ds, settings.dropRoot, notifier, logger);
+  const reporter = makeReporter(ds, settings.dropRoot, notifier, logger, { publicUrl: settings.publicUrl, heldDays: settings.heldDays });
   const runner = new SyncRunner(ds, engine, domainLocks(ds), {
     concurrency: settings.concurrency, queueDir: settings.queueDir,
-    archiveDir: settings.archiveDir, failedDir: settings.failedDir, pollMs: settings.pollMs,
+    archiveDir: settings.archiveDir, failedDir: settings.failedDir, heldDir: settings.heldDir, pollMs: settings.pollMs,
   }, reporter.report, logger.child({ component: 'queue' }));
   const intake = new UploadIntake(ds, { dropRoot: settings.dropRoot, queueDir: settings.queueDir }, logger.child({ component: 'intake' }), () => runner.wake());
   const take = (file: string, meta: Parameters<UploadIntake['accept']>[1]) => {
@@ -114,6 +117,15 @@ export async function startDaemon(ds: DataSource, settings: DaemonSettings, logg
   await prune();
   const pruneTimer = setInterval(() => { void prune(); }, 86_400_000);
   pruneTimer.unref();
+  // held runs nobody decided on expire (hourly: a day late would be a day more of a stale file)
+  const expire = async () => {
+    const n = await expireHeldRuns(ds, settings.heldDir, settings.heldDays)
+      .catch((err: unknown) => { logger.error('could not expire held runs', { error: (err as Error).message }); return 0; });
+    if (n) logger.info('held runs expired', { runs: n, afterDays: settings.heldDays });
+  };
+  await expire();
+  const expireTimer = setInterval(() => { void expire(); }, HELD_EXPIRY_CHECK_MS);
+  expireTimer.unref();
   logger.info('rosterdrop is running', { dropRoot: settings.dropRoot, concurrency: settings.concurrency, mail: settings.mail.transport });
   return {
     ftps: openFtps, web: openWeb, runner, intake,
@@ -124,6 +136,7 @@ export async function startDaemon(ds: DataSource, settings: DaemonSettings, logg
     },
     async stop() {
       clearInterval(pruneTimer);
+      clearInterval(expireTimer);
       await openWeb?.stop();
       await openFtps.stop();
       await openWatcher.stop();

@@ -12,6 +12,7 @@ import type { Notifier } from '../notify/mailer';
 import { runCounts } from '../db/runs';
 import { claimMail, markMailed } from '../queue/report-state';
 import type { RunOutcome } from '../queue/runner';
+import { countHeldRemovals } from '../services/held-runs';
 import { loadIssues } from '../sync/run-store';
 import { reportFromResult, type RunReport } from '../report/run-report';
 import { issuesFileName, writeResultFiles } from '../report/result-files';
@@ -19,7 +20,11 @@ import type { Logger } from '../util/logger';
 
 export function runReport(run: SyncRun, outcome: RunOutcome, domain: Domain): RunReport {
   const ctx = { domain: { userspace: domain.userspace, name: domain.name }, uploadedBy: run.uploadedBy, forced: run.forced };
-  if ('result' in outcome) return reportFromResult(outcome.result, ctx);
+  if ('result' in outcome) {
+    const report = reportFromResult(outcome.result, ctx);
+    if (outcome.result.status === 'held') report.held = { removals: outcome.result.heldRemovals ?? 0, link: null };
+    return report;
+  }
   const finishedAt = new Date();
   return {
     runId: run.id, ...ctx, fileName: run.fileName, sha256: run.sha256,
@@ -78,12 +83,29 @@ async function storedReport(ds: DataSource, run: SyncRun, domain: Domain): Promi
  * not awaited there: an unreachable mail server, retried for a minute, must not hold up the queue.
  * What each part has done is recorded in the run (queue/report-state.ts).
  */
-export function makeReporter(ds: DataSource, dropRoot: string, notifier: Notifier, logger: Logger): Reporter {
+export interface ReporterOptions {
+  /** the web admin's address (ROSTERDROP_HTTP_PUBLIC_URL): a held run's mail links to its page */
+  publicUrl?: string | null;
+  /** ROSTERDROP_HELD_DAYS, said in a held run's mail */
+  heldDays?: number;
+}
+
+/** What a held run's report adds, and who decided on an approved one. */
+async function addDecision(ds: DataSource, run: SyncRun, report: RunReport, opts: ReporterOptions): Promise<void> {
+  if (report.status === 'held') {
+    const removals = report.held?.removals ?? await countHeldRemovals(ds, run.id);
+    report.held = { removals, link: opts.publicUrl ? `${opts.publicUrl}/runs/${run.id}` : null, expiresInDays: opts.heldDays };
+  }
+  if (run.approved && run.decidedBy) report.decision = { by: run.decidedBy, at: run.decidedAt, approved: true };
+}
+
+export function makeReporter(ds: DataSource, dropRoot: string, notifier: Notifier, logger: Logger, opts: ReporterOptions = {}): Reporter {
   const sending = new Set<Promise<unknown>>();
   return {
     async report(run, outcome, parts = { files: true, mail: true }) {
       const domain = await ds.getRepository(Domain).findOneByOrFail({ id: run.domainId });
       const report = outcome === 'stored' ? await storedReport(ds, run, domain) : runReport(run, outcome, domain);
+      await addDecision(ds, run, report, opts);
       // written with the result files; a part written later (after a crash or a full disk) writes it too
       report.issuesFile = `${resultsArea(run.mode)}/${issuesFileName(run.fileName)}`;
       const log = logger.child({ runId: run.id, domain: domain.userspace });

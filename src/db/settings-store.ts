@@ -21,6 +21,7 @@ export async function loadSettings(ds: DataSource | EntityManager, domainId: num
     ignoreSisDates: row.ignoreSisDates,
     unsharedUsers: row.unsharedUsers,
     safetyThresholdPercent: row.safetyThresholdPercent,
+    autoCommit: row.autoCommit,
   };
 }
 

@@ -76,7 +76,7 @@ export const ISSUE_CODES = {
   'ref.demographics_user': 'A demographics row names no user in users.csv (nor, in a delta, the LMS)',
   // applying
   'apply.username_taken': 'The username is already used in that domain by another user',
-  'apply.safety_threshold': 'The sync would remove or deactivate too much; refused',
+  'apply.safety_threshold': 'The sync would remove or deactivate too much; held for review',
   'apply.failed': 'Applying the sync failed; nothing was changed',
   'apply.duplicate_external_id': 'Two or more managed entities of one kind share an external ID; nothing was changed',
   'apply.unshared_skipped': 'Unshared handling was skipped because the file had errors',

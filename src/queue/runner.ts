@@ -20,6 +20,7 @@ import { exists, moveFile } from './files';
 import { claimRun, domainsWithRunning, finishWithoutSync, lastAppliedSha256, queuedRuns, requeueInterrupted, strandedRuns } from './job-store';
 import { writeWithoutPasswords } from './password-scrub';
 import { markReported, unreportedRuns } from './report-state';
+import { keepHeldUpload } from '../services/held-runs';
 
 /**
  * What the runner needs of the sync engine: SyncEngine itself (in this thread), or the daemon's
@@ -33,6 +34,8 @@ export interface RunnerOptions {
   queueDir: string;
   archiveDir: string;
   failedDir: string;
+  /** where held runs' uploads wait for a decision (default: `held/` beside the queue area) */
+  heldDir?: string;
   /** how often to look for work queued by others (another daemon, a restart) */
   pollMs: number;
   /**
@@ -233,7 +236,7 @@ export class SyncRunner {
         await this.end(run, { failed: 'the uploaded file is gone; nothing was synced' }, log);
         return;
       }
-      if (run.mode === 'apply' && run.sha256 && !run.forced) {
+      if (run.mode === 'apply' && run.sha256 && !run.forced && !run.approved) {
         const last = await lastAppliedSha256(this.ds, run.domainId, run.id);
         if (last?.sha256 === run.sha256) {
           const written = await this.end(run, { skipped: `identical to the file of run ${last.runId}, which was applied; nothing to do` }, log);
@@ -250,7 +253,7 @@ export class SyncRunner {
       if (background) { this.hashingSlots++; slot = true; }
       const result = await this.engine.run({
         domainId: run.domainId, zipPath: file, fileName: run.fileName, source: run.source,
-        validateOnly: run.mode === 'validate', force: run.forced, runId: run.id, hashInBackground: background, reportPending: true,
+        validateOnly: run.mode === 'validate', force: run.forced, approved: run.approved, runId: run.id, hashInBackground: background, reportPending: true,
         // reported as soon as it is recorded: password hashing after a first sync can take long
         onResult: (r) => { reported = this.report(run, { result: r }).catch((err: unknown) => { log.error('report failed', { error: (err as Error).message }); return false; }); },
       });
@@ -328,12 +331,22 @@ export class SyncRunner {
   }
 
   /**
-   * Processed files go to the archive (pruned by age); failed and refused ones are kept apart.
+   * Processed files go to the archive (pruned by age); failed and refused ones are kept apart, and
+   * held ones wait whole in the held folder for their decision (services/held-runs.ts).
    * Neither keeps passwords: what goes there is a copy without users.csv's password column, and
    * the original, while hashing may still read it, waits under `passwords/` (password-scrub.ts).
    * Returns where the file went, or null when it could not be moved.
    */
   private async archive(run: SyncRun, file: string, status: string, hashing = false): Promise<string | null> {
+    if (status === 'held') {
+      // kept whole (passwords included: approving applies it) until approved, discarded or expired
+      try {
+        return await keepHeldUpload(this.ds, run, file, this.heldDir, 'move');
+      } catch (err) {
+        this.logger.warn('could not keep a held upload', { runId: run.id, error: (err as Error).message });
+        return null;
+      }
+    }
     const base = KEEP_AS_FAILED.has(status) ? this.opts.failedDir : this.opts.archiveDir;
     const day = new Date().toISOString().slice(0, 10);
     const rel = path.relative(this.opts.queueDir, file);
@@ -357,6 +370,10 @@ export class SyncRunner {
       this.logger.warn('could not archive an upload', { runId: run.id, error: (err as Error).message });
       return null;
     }
+  }
+
+  private get heldDir(): string {
+    return this.opts.heldDir ?? path.join(path.dirname(this.opts.queueDir), 'held');
   }
 
   private get passwordsDir(): string {

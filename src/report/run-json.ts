@@ -28,6 +28,14 @@ export interface RunJson {
   /** issues counted in the totals but not kept in `issues` (the engine keeps the first 10,000) */
   issuesDropped: number;
   issues: SyncIssue[];
+  /** a held run: how many removals and deactivations it lists (held_removal), else null */
+  heldRemovals: number | null;
+  /** who approved or discarded a held run, and when; null when nobody decided */
+  decision: { by: string; at: string | null; approved: boolean } | null;
+}
+
+export function runDecision(run: Pick<SyncRun, 'decidedBy' | 'decidedAt' | 'approved'>): RunJson['decision'] {
+  return run.decidedBy ? { by: run.decidedBy, at: run.decidedAt?.toISOString() ?? null, approved: run.approved } : null;
 }
 
 export function runJsonFromResult(result: SyncResult, domain: string, forced: boolean): RunJson {
@@ -36,10 +44,12 @@ export function runJsonFromResult(result: SyncResult, domain: string, forced: bo
     forced, source: 'cli', message: result.message, startedAt: result.startedAt.toISOString(),
     finishedAt: result.finishedAt.toISOString(), durationMs: result.durationMs, timings: result.timings, counts: result.counts,
     issueTotals: result.issueTotals, issuesDropped: result.issuesDropped, issues: result.issues,
+    heldRemovals: result.status === 'held' ? result.heldRemovals ?? 0 : null, decision: null,
   };
 }
 
-export function runJsonFromRun(run: SyncRun, domain: string, issues: SyncIssue[]): RunJson {
+/** `heldRemovals`: the count of the run's held_removal rows, for a held run */
+export function runJsonFromRun(run: SyncRun, domain: string, issues: SyncIssue[], heldRemovals: number | null = null): RunJson {
   const issueTotals = { error: run.errorCount, warning: run.warningCount, info: run.infoCount };
   return {
     runId: run.id, domain, file: run.fileName, sha256: run.sha256, status: run.status, mode: run.mode, forced: run.forced,
@@ -47,6 +57,7 @@ export function runJsonFromRun(run: SyncRun, domain: string, issues: SyncIssue[]
     finishedAt: run.finishedAt?.toISOString() ?? null, durationMs: run.durationMs, timings: storedTimings(run.timings),
     counts: runCounts(run), issueTotals,
     issuesDropped: Math.max(0, issueTotals.error + issueTotals.warning + issueTotals.info - issues.length), issues,
+    heldRemovals: run.status === 'held' ? heldRemovals ?? 0 : null, decision: runDecision(run),
   };
 }
 

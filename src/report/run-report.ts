@@ -41,6 +41,18 @@ export interface RunReport {
   startedAt: Date | null;
   finishedAt: Date;
   durationMs: number | null;
+  /** a held run: how many removals it lists, where to decide on it, and when it expires */
+  held?: HeldInfo;
+  /** a held run an administrator approved (or discarded): who and when */
+  decision?: { by: string; at: Date | null; approved: boolean };
+}
+
+export interface HeldInfo {
+  removals: number;
+  /** the run's page (`${ROSTERDROP_HTTP_PUBLIC_URL}/runs/${id}`), or null: the mail names the CLI commands */
+  link: string | null;
+  /** days after which nobody's decision lets it expire */
+  expiresInDays?: number;
 }
 
 export interface ReportContext {
@@ -100,6 +112,8 @@ export function resultJson(r: RunReport): Record<string, unknown> {
     finishedAt: r.finishedAt.toISOString(),
     durationMs: r.durationMs,
     uploadedBy: r.uploadedBy,
+    ...(r.held ? { held: { removals: r.held.removals, link: r.held.link } } : {}),
+    ...(r.decision ? { decision: { by: r.decision.by, at: r.decision.at?.toISOString() ?? null, approved: r.decision.approved } } : {}),
   };
 }
 
@@ -121,18 +135,19 @@ const MAX_MESSAGE_CHARS = 300;
 /** longest file name shown in a subject */
 const MAX_SUBJECT_FILE_CHARS = 120;
 
-/** "completed with errors"; a validation that found the apply would be refused says so. */
+/** "completed with errors"; a validation that found the apply would be held says so. */
 export function statusLabel(r: RunReport): string {
   if (r.status === 'validated') {
-    if (wouldBeRefused(r)) return 'validated: an apply would be refused';
+    if (wouldBeRefused(r)) return `validated: an apply would be ${r.issues.some((i) => /would be refused/.test(i.message)) ? 'refused' : 'held'}`;
     return r.issueTotals.error > 0 ? 'validated with errors' : 'validated';
   }
+  if (r.status === 'held') return 'held for review';
   const label = r.status.replace(/_/g, ' ');
   return r.validateOnly && r.status !== 'skipped' ? `${label} (validation only)` : label;
 }
 
 function wouldBeRefused(r: RunReport): boolean {
-  return r.issues.some((i) => i.code === 'apply.safety_threshold' && /would be refused/.test(i.message));
+  return r.issues.some((i) => i.code === 'apply.safety_threshold' && /would be (refused|held)/.test(i.message));
 }
 
 /** "83 ms", "4.2s", "42s", "1m 12s", "2h 5m" */
@@ -173,6 +188,7 @@ function facts(r: RunReport): Array<[string, string]> {
     ['Run', `${r.runId}${r.validateOnly ? ' (validation only: nothing was changed)' : r.forced ? ' (forced: past the safety threshold, even if identical to the last file)' : ''}`],
   ];
   if (r.uploadedBy) rows.push(['Uploaded by', clean(r.uploadedBy)]);
+  if (r.decision) rows.push([r.decision.approved ? 'Approved by' : 'Decided by', `${clean(r.decision.by)}${r.decision.at ? ` at ${instant(r.decision.at)}` : ''}`]);
   if (r.startedAt) rows.push(['Started', instant(r.startedAt)]);
   rows.push(['Finished', instant(r.finishedAt)]);
   if (r.sha256) rows.push(['SHA-256', r.sha256]);
@@ -180,6 +196,7 @@ function facts(r: RunReport): Array<[string, string]> {
 }
 
 function countsCaption(r: RunReport): string {
+  if (r.status === 'held') return 'What approving it would change (nothing was changed yet):';
   return r.validateOnly ? 'What an apply would change (nothing was changed):' : 'Changes:';
 }
 
@@ -232,6 +249,7 @@ function whereIssuesAre(r: RunReport, attached: number | null): string {
 function textBody(r: RunReport, maxErrors: number, attached: number | null): string[] {
   const lines: string[] = [];
   if (r.message) lines.push('', clean(r.message));
+  if (r.held) lines.push('', ...heldLines(r, r.held));
   if (!r.counts) lines.push('', 'No sync ran.');
   else if (changedNothing(r)) lines.push('', 'Nothing was changed.');
   else lines.push('', countsCaption(r), countsTextTable(r.counts));
@@ -245,6 +263,16 @@ function textBody(r: RunReport, maxErrors: number, attached: number | null): str
     if (more > 0) lines.push(`  … ${plural(more, `more ${severity}`)}${csvAttached ? ' (see issues.csv)' : ''}`);
   }
   if (r.issuesDropped > 0) lines.push(`  ${plural(r.issuesDropped, 'further issue')} ${r.issuesDropped === 1 ? 'was' : 'were'} counted but not kept${csvAttached ? ' (not in issues.csv)' : ''}.`);
+  return lines;
+}
+
+/** Why a run is held, how many removals, and where to decide on it (the page, else the CLI). */
+export function heldLines(r: RunReport, held: HeldInfo): string[] {
+  const lines = [`This sync is held for review: nothing was changed. It would remove or deactivate ${plural(held.removals, 'entity', 'entities')}` +
+    `${held.removals ? ' (the full list is on the run\'s page)' : ''}.`];
+  if (held.link) lines.push(`Review the removals and approve or discard it: ${held.link}`);
+  else lines.push(`See \`rosterdrop run show ${r.runId}\` on the server; \`rosterdrop run approve ${r.runId}\` applies it, \`rosterdrop run discard ${r.runId}\` drops it.`);
+  if (held.expiresInDays) lines.push(`Unless someone decides, it expires in ${plural(held.expiresInDays, 'day')}.`);
   return lines;
 }
 
@@ -305,7 +333,7 @@ export function escapeHtml(text: string): string {
 }
 
 const STATUS_COLOURS: Partial<Record<RunStatus, string>> = {
-  succeeded: '#1a7f37', validated: '#1a7f37', completed_with_errors: '#9a6700', failed: '#cf222e', refused: '#cf222e', skipped: '#57606a',
+  succeeded: '#1a7f37', validated: '#1a7f37', completed_with_errors: '#9a6700', failed: '#cf222e', refused: '#cf222e', held: '#9a6700', skipped: '#57606a',
 };
 
 /** HTML for mail clients: inline styles, tables, no scripts, no remote content; every value escaped. */
@@ -324,6 +352,13 @@ function mailHtml(r: RunReport, subject: string, maxErrors: number, attached: nu
   }
   out.push('</table>');
   if (r.message) out.push(`<p style="margin:0 0 12px 0;"><strong>${e(clean(r.message))}</strong></p>`);
+  if (r.held) {
+    const [why, ...rest] = heldLines(r, r.held);
+    out.push(`<p style="margin:0 0 12px 0;">${e(why)}</p>`);
+    // the link is ours (the configured public URL and a run number), still escaped like the rest
+    if (r.held.link) out.push(`<p style="margin:0 0 12px 0;"><a href="${e(r.held.link)}">Review run ${r.runId}: approve or discard it</a></p>`);
+    for (const line of rest.slice(r.held.link ? 1 : 0)) out.push(`<p style="margin:0 0 12px 0;">${e(line)}</p>`);
+  }
 
   if (r.counts && changedNothing(r)) {
     out.push('<p>Nothing was changed.</p>');

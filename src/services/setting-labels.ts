@@ -23,6 +23,7 @@ export const SETTING_LABELS: Record<SettingKey, string> = {
   ignoreSisDates: 'Ignore SIS dates',
   unsharedUsers: 'Unshared users',
   safetyThresholdPercent: 'Safety threshold (%)',
+  autoCommit: 'Auto commit',
 };
 
 /** What each setting means and accepts. */
@@ -40,5 +41,6 @@ export const SETTING_HELP: Record<SettingKey, string> = {
   unsharedEnrollments: 'managed enrollments missing from the file: nothing | inactive | withdrawn | delete',
   ignoreSisDates: 'ignore the begin and end dates of enrollments: true | false',
   unsharedUsers: 'managed users missing from the file: nothing | inactive | delete',
-  safetyThresholdPercent: 'refuse a sync removing more than this % of managed users, courses or enrollments (0-100)',
+  safetyThresholdPercent: 'hold for review a sync removing more than this % of managed users, courses or enrollments (0-100)',
+  autoCommit: 'apply syncs at once: true | false (false: every sync that would change something is held until approved)',
 };

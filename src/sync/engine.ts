@@ -26,6 +26,7 @@ import { ZonedDates } from './dates';
 import { interruptible, interruptReason, SyncInterrupted } from './interrupt';
 import { resumePasswords, type ResumeOutcome } from './password-resume';
 import { hashNewPasswords, pendingPasswords } from './passwords';
+import { heldListDiffers, planHeldList, spoolHeldList } from './held-list';
 import { readUpload } from './read-phase';
 import { ReferenceChecker } from './reference-checks';
 import { fileDigest, finishRun, markPasswordsDone, recordFinish, startRun } from './run-store';
@@ -72,6 +73,7 @@ export class SyncEngine {
     const issues = new IssueSink(this.opts.issueLimit ?? 10_000);
     const counts = emptyCounts();
     const timings: Record<string, number> = {};
+    const held: { removals?: number } = {};
     const db = await openSession(this.ds, { parallelWork: digest.size >= PARALLEL_WORK_MIN_BYTES });
     let passwordsPending = 0;
     // taken before the commit makes the run's pending passwords visible, so that a daemon resuming
@@ -97,6 +99,7 @@ export class SyncEngine {
         message: o.message || summary(o.status, counts, issues), startedAt, finishedAt,
         durationMs: finishedAt.getTime() - startedAt.getTime(), timings, passwordsPending,
       };
+      if (o.status === 'held') result.heldRemovals = held.removals ?? 0;
       if (passwordsPending && o.firstNewUserId !== null) hashingLock ??= await db.tryLock('hashing', run.id);
       // durable before any hashing: a stop or a crash from here on is resumed (password-resume.ts)
       await finishRun(db, result, !!req.reportPending, passwordsPending && o.firstNewUserId !== null
@@ -106,7 +109,7 @@ export class SyncEngine {
     let outcome: Outcome;
     const committed: { result?: SyncResult } = {};
     try {
-      outcome = await this.sync(req.signal ? interruptible(db, req.signal) : db, req, { domain, settings, issues, counts, log, timings },
+      outcome = await this.sync(req.signal ? interruptible(db, req.signal) : db, req, { domain, settings, issues, counts, log, timings, runId: run.id, held },
         async (o) => { committed.result = await record(o); });
     } catch (err) {
       delete committed.result; // recorded in a transaction that then failed: rolled back with it
@@ -181,7 +184,7 @@ export class SyncEngine {
 
   private async sync(db: SqlSession, req: SyncRequest, s: {
     domain: Domain; settings: Awaited<ReturnType<typeof loadSettings>>; issues: IssueSink; counts: SyncCounts; log: Logger;
-    timings: Record<string, number>;
+    timings: Record<string, number>; runId: number; held: { removals?: number };
   }, recordBeforeCommit: (outcome: Outcome) => Promise<void>): Promise<Outcome> {
     const { domain, settings, issues, counts, log } = s;
     const dates = new ZonedDates(settings.timeZone, (d) => db.instant(d));
@@ -214,15 +217,27 @@ export class SyncEngine {
       await deriveCourses(ctx);
       timer('plan');
 
-      const verdict = checkSafety(await this.plannedRemovals(ctx), settings.safetyThresholdPercent, !!req.force);
-      if (verdict.refused && !req.validateOnly) {
-        await db.rollback();
-        issues.error('apply.safety_threshold', {}, verdict.message);
-        log.warn('sync refused by the safety threshold', { over: verdict.over });
-        return { status: 'refused', message: verdict.message, firstNewUserId: null };
+      // Held syncs (prepare → review → commit): over the threshold, or with autoCommit off, a sync is
+      // planned and applied in full (its counts are what approving would do), rolled back, and kept
+      // as `held` with the list of its removals. An approved one is applied unless its removals
+      // changed since (something else was applied to the domain): then it is held again.
+      const approved = !!req.approved && !req.validateOnly;
+      const verdict = checkSafety(await this.plannedRemovals(ctx), settings.safetyThresholdPercent, !!req.force || approved);
+      const review = !req.validateOnly && !req.force && !approved;
+      let hold: string | null = null;
+      // the list is planned only where a hold is possible: before the apply changes what it reads
+      if ((review && (verdict.refused || !settings.autoCommit)) || approved) {
+        const listed = await planHeldList(ctx);
+        if (review && verdict.refused) hold = `${verdict.message}${decide(s.runId)}`;
+        else if (approved && await heldListDiffers(db, s.runId)) {
+          hold = `held again: the removals changed since the run was held (something else was applied to the domain in between); ` +
+            `it would now remove or deactivate ${plural(listed, 'entity', 'entities')}. Nothing was changed: check the new list.${decide(s.runId)}`;
+        }
       }
       if (verdict.over.length) {
-        issues.warning('apply.safety_threshold', {}, verdict.refused ? verdict.message.replace(/^refused/, 'an apply would be refused') : verdict.message);
+        const text = verdict.refused && req.validateOnly ? verdict.message.replace(/^held: /, 'an apply would be held: ').replace(/ Nothing was changed:.*$/, '')
+          : approved ? verdict.message.replace(/^forced/, 'approved') : verdict.message;
+        issues.warning('apply.safety_threshold', {}, text);
       }
 
       req.onProgress?.({ phase: 'apply', done: 0, total: 1 });
@@ -243,6 +258,26 @@ export class SyncEngine {
       if (req.validateOnly) {
         await db.rollback();
         return { status: 'validated', message: '', firstNewUserId: null };
+      }
+      if (!hold && review && !settings.autoCommit && changesSomething(counts)) {
+        hold = `held for review: autoCommit is off for ${domain.userspace}, so a sync that would change something waits for approval; ` +
+          `${summary('validated', counts, issues).replace(/^validated: an apply would change /, 'it would change ')}. Nothing was changed.${decide(s.runId)}`;
+      }
+      if (hold) {
+        const spool = await spoolHeldList(db);
+        await db.rollback();
+        try {
+          // the list and the run's record commit together: a held run always has its whole list
+          const outcome: Outcome = { status: 'held', message: hold, firstNewUserId: null };
+          await db.begin();
+          s.held.removals = await spool.store(db, s.runId);
+          await recordBeforeCommit(outcome);
+          await db.commit();
+          log.warn('sync held for review', { removals: s.held.removals, over: verdict.over, autoCommit: settings.autoCommit, approved });
+          return outcome;
+        } finally {
+          await spool.remove().catch(() => undefined);
+        }
       }
       const outcome: Outcome = { status: issues.counts.error ? 'completed_with_errors' : 'succeeded', message: '', firstNewUserId };
       await recordBeforeCommit(outcome);
@@ -297,3 +332,12 @@ function summary(status: SyncStatus, counts: SyncCounts, issues: IssueSink): str
 }
 
 const CHANGES = ['created', 'updated', 'removed', 'restored'] as const;
+
+function changesSomething(counts: SyncCounts): boolean {
+  return ENTITY_KINDS.some((kind) => CHANGES.some((a) => counts[kind][a] > 0));
+}
+
+/** how a held run is decided, in its message */
+function decide(runId: number): string {
+  return ` Approve it (\`rosterdrop run approve ${runId}\`, or on its page) or discard it (\`rosterdrop run discard ${runId}\`).`;
+}

@@ -1,6 +1,6 @@
 /**
  * The safety threshold: a sync that would remove or deactivate more than a set share of a
- * domain's managed users, courses or enrollments is refused before anything is applied (a broken
+ * domain's managed users, courses or enrollments is held for review, changing nothing (a broken
  * export often looks like "everyone left"). Pure, so the rule is easy to test and explain.
  */
 export type GuardedKind = 'users' | 'courses' | 'enrollments';
@@ -14,6 +14,7 @@ export interface PlannedRemovals {
 }
 
 export interface SafetyVerdict {
+  /** over the threshold and not forced: the sync is held (a validation says an apply would be) */
   refused: boolean;
   /** the kinds over the threshold, with their numbers */
   over: Array<PlannedRemovals & { percent: number }>;
@@ -33,7 +34,7 @@ export function checkSafety(plan: readonly PlannedRemovals[], thresholdPercent: 
   return {
     refused: true,
     over,
-    message: `refused: the sync would remove or deactivate ${detail}, more than the safety threshold of ${thresholdPercent}%. ` +
-      'Nothing was changed. Check the export; if the removals are intended, run the sync again with --force.',
+    message: `held: the sync would remove or deactivate ${detail}, more than the safety threshold of ${thresholdPercent}%. ` +
+      'Nothing was changed: check the list of removals; approve the run if they are intended, else discard it and fix the export.',
   };
 }

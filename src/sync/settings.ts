@@ -20,6 +20,8 @@ export interface SyncSettings {
   ignoreSisDates: boolean;
   unsharedUsers: UnsharedUsers;
   safetyThresholdPercent: number;
+  /** false: every sync that would change something is held for an administrator's review */
+  autoCommit: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<SyncSettings> = Object.freeze({
@@ -37,6 +39,7 @@ export const DEFAULT_SETTINGS: Readonly<SyncSettings> = Object.freeze({
   ignoreSisDates: false,
   unsharedUsers: 'nothing',
   safetyThresholdPercent: 10,
+  autoCommit: true,
 });
 
 type Parser = (raw: string) => SyncSettings[keyof SyncSettings];
@@ -74,6 +77,7 @@ export const SETTING_KINDS: Record<keyof SyncSettings, SettingKind> = {
   ignoreSisDates: BOOLEAN,
   unsharedUsers: { kind: 'enum', values: UNSHARED_USERS },
   safetyThresholdPercent: { kind: 'integer', ...THRESHOLD },
+  autoCommit: { kind: 'boolean' },
 };
 
 const oneOf = <T extends string>(values: readonly T[]) => (raw: string): T => {
@@ -120,6 +124,7 @@ export const SETTING_PARSERS: Record<keyof SyncSettings, Parser> = {
     if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isInteger(n) || n < THRESHOLD.min || n > THRESHOLD.max) throw new Error(`must be a whole number from ${THRESHOLD.min} to ${THRESHOLD.max}`);
     return n;
   },
+  autoCommit: bool,
 };
 
 export function isSettingKey(key: string): key is keyof SyncSettings {

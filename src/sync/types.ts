@@ -2,8 +2,14 @@
 import type { SyncIssue } from '../oneroster/issues';
 
 export type SyncSource = 'cli' | 'ftps' | 'watcher' | 'bench' | 'test';
-export type SyncStatus = 'succeeded' | 'completed_with_errors' | 'failed' | 'refused' | 'validated';
-export type RunStatus = SyncStatus | 'queued' | 'running' | 'skipped';
+/**
+ * `held`: over the safety threshold, or autoCommit off: nothing changed, the upload is kept and the
+ * run waits for an administrator's approval (src/services/held-runs.ts). `refused` is what such a
+ * run ended as before held runs existed: old history rows keep it.
+ */
+export type SyncStatus = 'succeeded' | 'completed_with_errors' | 'failed' | 'refused' | 'held' | 'validated';
+/** `discarded` and `expired`: the ends of a held run that was never applied */
+export type RunStatus = SyncStatus | 'queued' | 'running' | 'skipped' | 'discarded' | 'expired';
 
 export const ENTITY_KINDS = ['domains', 'users', 'observers', 'courses', 'enrollments'] as const;
 export type EntityKind = (typeof ENTITY_KINDS)[number];
@@ -27,8 +33,14 @@ export interface SyncRequest {
   source: SyncSource;
   /** validate and plan only; change nothing */
   validateOnly?: boolean;
-  /** run even past the safety threshold */
+  /** run even past the safety threshold (and with autoCommit off: a forced upload is not held) */
   force?: boolean;
+  /**
+   * the run `runId` was held and is now approved: applied past the threshold and autoCommit, unless
+   * the removals it plans now differ from those it was held with (the domain changed in between):
+   * then it is held again with the new list
+   */
+  approved?: boolean;
   /** reuse a run row created earlier (e.g. queued by the daemon) instead of creating one */
   runId?: number;
   /**
@@ -76,8 +88,10 @@ export interface SyncResult {
   issues: SyncIssue[];
   issueTotals: { error: number; warning: number; info: number };
   issuesDropped: number;
-  /** one line for humans, e.g. why a sync was refused */
+  /** one line for humans, e.g. why a sync was held */
   message: string;
+  /** a held run: how many removals and deactivations it listed (held_removal rows) */
+  heldRemovals?: number;
   startedAt: Date;
   finishedAt: Date;
   durationMs: number;

@@ -218,6 +218,6 @@ describe('rosterdrop without a database', () => {
     const help = await runCli(env, ['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Exit codes:\n {2}0 {2}done/);
-    assert.match(help.stdout, /5 {2}sync refused by the safety threshold/);
+    assert.match(help.stdout, /5 {2}sync held for review \(over the safety threshold, or autoCommit off\)/);
   });
 });

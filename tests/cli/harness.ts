@@ -82,7 +82,8 @@ export async function cliDatabase(kind: DbKind): Promise<CliDatabase> {
     };
   }
   const db = await openTestDatabase('postgres');
-  const env = childEnv({ DATABASE_URL: db.options.databaseUrl ?? '' });
+  // the data folder holds what the CLI keeps besides the database (held uploads): the test's own
+  const env = childEnv({ DATABASE_URL: db.options.databaseUrl ?? '', ROSTERDROP_DATA_DIR: path.join(dir, 'data') });
   return {
     kind, env, dir,
     cli: (args, input) => runCli(env, args, input),

@@ -136,7 +136,7 @@ describe('rosterdrop sync, history and run show', { concurrency: true }, () => {
         assert.match(human.stdout, /enrollments\.csv:22 \[userSourcedId\] ref\.rejected: /);
       });
 
-      it('refuses a sync that removes most users (exit 5, nothing changed); --validate-only predicts it; --force applies it', async () => {
+      it('holds a sync that removes most users (exit 5, nothing changed); --validate-only predicts it; --force applies it', async () => {
         const set = await db.cli(['settings', 'set', 'gb', 'unsharedUsers', 'inactive']);
         assert.equal(set.code, 0, set.stderr);
         const ds = await db.ds();
@@ -151,9 +151,9 @@ describe('rosterdrop sync, history and run show', { concurrency: true }, () => {
         const refused = await db.cli(['sync', 'gb', reduced, '--json']);
         assert.equal(refused.code, 5, refused.stderr);
         const j = parseJson<SyncJson>(refused);
-        assert.equal(j.status, 'refused');
+        assert.equal(j.status, 'held');
         assert.match(j.message, /7 of 8 managed users .*safety threshold of 10%/);
-        assert.deepEqual(await rowCounts(ds), before1, 'a refused sync changes nothing');
+        assert.deepEqual(await rowCounts(ds), before1, 'a held sync changes nothing');
 
         const forced = await db.cli(['sync', 'gb', reduced, '--force', '--json']);
         assert.equal(forced.code, 0, forced.stdout + forced.stderr);
@@ -183,7 +183,7 @@ describe('rosterdrop sync, history and run show', { concurrency: true }, () => {
         assert.equal(r.code, 0, r.stderr);
         const j = parseJson<{ domain: string; runs: Array<{ runId: number; status: string; mode: string; forced: boolean }> }>(r);
         assert.deepEqual(j.runs.map((x) => x.status), [
-          'failed', 'succeeded', 'refused', 'validated', 'completed_with_errors', 'completed_with_errors', 'validated',
+          'failed', 'succeeded', 'held', 'validated', 'completed_with_errors', 'completed_with_errors', 'validated',
         ]);
         const ids = j.runs.map((x) => x.runId);
         assert.deepEqual(ids, [...ids].sort((a, b) => b - a));

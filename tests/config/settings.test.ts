@@ -91,6 +91,18 @@ describe('settings', () => {
     assert.throws(() => loadDaemonSettings({ ROSTERDROP_MAIL_FROM: 'nobody' }), /ROSTERDROP_MAIL_FROM=nobody/);
     assert.throws(() => loadDaemonSettings({ ROSTERDROP_SYNC_CONCURRENCY: '0' }), /ROSTERDROP_SYNC_CONCURRENCY=0/);
   });
+
+  it('held runs: folder, expiry days (default 7) and the web admin\'s public address for mail links', () => {
+    const d = loadDaemonSettings({ ROSTERDROP_DATA_DIR: '/srv/rd' });
+    assert.deepEqual([d.heldDir, d.heldDays, d.publicUrl], ['/srv/rd/held', 7, null]);
+    const set = loadDaemonSettings({ ROSTERDROP_HELD_DAYS: '3', ROSTERDROP_HTTP_PUBLIC_URL: 'https://lms.example:8443/' });
+    assert.deepEqual([set.heldDays, set.publicUrl], [3, 'https://lms.example:8443']);
+    assert.equal(loadDaemonSettings({ ROSTERDROP_HTTP_PUBLIC_URL: 'https://lms.example/rosterdrop' }).publicUrl, 'https://lms.example/rosterdrop');
+    assert.throws(() => loadDaemonSettings({ ROSTERDROP_HELD_DAYS: '0' }), /ROSTERDROP_HELD_DAYS=0/);
+    for (const bad of ['lms.example', 'ftp://lms.example', 'https://lms.example/?a=1', 'https://u:p@lms.example']) {
+      assert.throws(() => loadDaemonSettings({ ROSTERDROP_HTTP_PUBLIC_URL: bad }), (e: unknown) => e instanceof ConfigError && e.message.startsWith(`ROSTERDROP_HTTP_PUBLIC_URL=${bad}:`), bad);
+    }
+  });
 });
 
 describe('systemd unit', () => {

@@ -276,3 +276,28 @@ describe('reportFromResult', () => {
     });
   });
 });
+
+describe('the report of a held run', () => {
+  const held = (link: string | null): RunReport => sampleReport({
+    runId: 42, status: 'held', message: 'held: the sync would remove or deactivate 21 of 200 managed users (10.5%), more than the safety threshold of 10%.',
+    held: { removals: 21, link, expiresInDays: 7 },
+  });
+
+  it('says why, how many removals, and links to the run\'s page (text and HTML)', () => {
+    const mail = composeMail(held('https://lms.example:8443/runs/42'));
+    assert.match(mail.subject, /— held for review/);
+    assert.match(mail.text, /This sync is held for review: nothing was changed\. It would remove or deactivate 21 entities/);
+    assert.match(mail.text, /approve or discard it: https:\/\/lms\.example:8443\/runs\/42\n/);
+    assert.match(mail.text, /expires in 7 days/);
+    assert.match(mail.text, /What approving it would change \(nothing was changed yet\):/);
+    assert.match(mail.html, /<a href="https:\/\/lms\.example:8443\/runs\/42">Review run 42: approve or discard it<\/a>/);
+    assert.equal(resultJson(held('https://lms.example:8443/runs/42')).held instanceof Object, true);
+  });
+
+  it('without a public address, names the CLI commands instead', () => {
+    const mail = composeMail(held(null));
+    assert.doesNotMatch(mail.text, /https?:/);
+    assert.match(mail.text, /See `rosterdrop run show 42` on the server; `rosterdrop run approve 42` applies it/);
+    assert.match(resultText(held(null)), /^held: roster/);
+  });
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkSafety } from '../../src/sync/safety';
 
-test('removals above the threshold are refused with the numbers; at or below it they pass', () => {
+test('removals above the threshold are held with the numbers; at or below it they pass', () => {
   const plan = [
     { kind: 'users' as const, managed: 200, removals: 21 },
     { kind: 'courses' as const, managed: 50, removals: 5 },
@@ -12,7 +12,7 @@ test('removals above the threshold are refused with the numbers; at or below it 
   assert.equal(verdict.refused, true);
   assert.deepEqual(verdict.over.map((o) => o.kind), ['users'], '5 of 50 courses is exactly 10%: allowed');
   assert.match(verdict.message, /21 of 200 managed users \(10\.5%\)/);
-  assert.match(verdict.message, /--force/);
+  assert.match(verdict.message, /^held: .*approve the run if they are intended, else discard it/);
   assert.equal(checkSafety(plan, 11, false).refused, false);
 });
 

@@ -1,6 +1,6 @@
 /**
  * The safety threshold (a sync removing or deactivating more than the set share of a domain's
- * managed users, courses or enrollments is refused, changing nothing, unless forced) and
+ * managed users, courses or enrollments is held for review, changing nothing, unless forced) and
  * validation-only runs (status validated, the counts an apply would report, nothing changed).
  */
 import { describe, test } from 'node:test';
@@ -33,18 +33,18 @@ for (const kind of databaseKinds()) {
   describe(`safety threshold [${kind}]`, () => {
     const env = useDatabase(kind);
 
-    test('removing more than 10% of the managed users is refused with the numbers, and changes nothing', async () => {
+    test('removing more than 10% of the managed users is held with the numbers, and changes nothing', async () => {
       const { rootId, roster } = await seed(env, { unsharedUsers: 'inactive' });
       const before = await snapshot(env.ds);
       const r = await env.sync(rootId, without(roster, 's1', 's2', 's3'));
-      assert.equal(r.status, 'refused');
+      assert.equal(r.status, 'held');
       assert.match(r.message, /3 of 20 managed users/);
       assert.match(r.message, /15(\.0)?%/);
       assert.match(r.message, /10%/);
-      assert.deepEqual(r.issues.filter((i) => i.severity === 'error').map((i) => i.code), ['apply.safety_threshold']);
+      assert.deepEqual(r.issues.filter((i) => i.code === 'apply.safety_threshold').map((i) => i.severity), ['warning']);
       assert.deepEqual(await snapshot(env.ds), before);
       const run = await runRow(env.ds, r.runId);
-      assert.equal(run.status, 'refused');
+      assert.equal(run.status, 'held');
       assert.equal(run.message, r.message);
     });
 
@@ -74,11 +74,11 @@ for (const kind of databaseKinds()) {
 
       const strict = await seed(env, { unsharedUsers: 'delete', safetyThresholdPercent: 0 });
       const r2 = await env.sync(strict.rootId, without(strict.roster, 's1'));
-      assert.equal(r2.status, 'refused');
+      assert.equal(r2.status, 'held');
       assert.match(r2.message, /1 of 20 managed users/);
     });
 
-    test('nothing is refused when unshared users are left alone', async () => {
+    test('nothing is held when unshared users are left alone', async () => {
       const { rootId, roster } = await seed(env, { unsharedUsers: 'nothing' });
       const r = await env.sync(rootId, without(roster, 's1', 's2', 's3', 's4', 's5', 's6'));
       assert.equal(r.status, 'succeeded');
@@ -93,8 +93,9 @@ for (const kind of databaseKinds()) {
       const removed = total - dropped.rows('enrollments').length;
       assert.ok(removed / total > 0.1);
       const r = await env.sync(rootId, dropped);
-      assert.equal(r.status, 'refused');
+      assert.equal(r.status, 'held');
       assert.match(r.message, new RegExp(`${removed} of ${total} managed enrollments`));
+      assert.equal(r.heldRemovals, removed);
       assert.deepEqual(await snapshot(env.ds), before);
     });
   });
@@ -143,14 +144,14 @@ for (const kind of databaseKinds()) {
       assert.equal(a.counts.observers.removed, 1);
     });
 
-    test('past the safety threshold a validation says an apply would be refused, and changes nothing', async () => {
+    test('past the safety threshold a validation says an apply would be held, and changes nothing', async () => {
       const { rootId, roster } = await seed(env, { unsharedUsers: 'inactive' });
       const before = await snapshot(env.ds);
       const v = await env.sync(rootId, without(roster, 's1', 's2', 's3'), { validateOnly: true });
       assert.equal(v.status, 'validated');
       const warn = v.issues.find((i) => i.code === 'apply.safety_threshold');
       assert.ok(warn, 'the validation reports the threshold');
-      assert.match(warn.message, /refused/);
+      assert.match(warn.message, /^an apply would be held: /);
       assert.match(warn.message, /3 of 20 managed users/);
       assert.equal(v.counts.users.removed, 3);
       assert.deepEqual(await snapshot(env.ds), before);

@@ -23,6 +23,7 @@ export function registerHistory(program: Command, cli: CliContext): void {
               sizeBytes: r.sizeBytes, startedAt: r.startedAt?.toISOString() ?? null, finishedAt: r.finishedAt?.toISOString() ?? null,
               durationMs: r.durationMs, issueTotals: { error: r.errorCount, warning: r.warningCount, info: r.infoCount },
               counts: runCounts(r), message: r.message,
+              decision: r.decidedBy ? { by: r.decidedBy, at: r.decidedAt?.toISOString() ?? null, approved: r.approved } : null,
             })),
           });
           return;
@@ -30,10 +31,17 @@ export function registerHistory(program: Command, cli: CliContext): void {
         if (!runs.length) { cli.out(`no syncs for ${userspace} yet`); return; }
         cli.out(table(['run', 'started', 'source', 'mode', 'status', 'file', 'errors', 'warnings', 'took', 'message'],
           runs.map((r) => [r.id, formatInstant(r.startedAt ?? r.createdAt), r.source, r.mode + (r.forced ? ' (forced)' : ''),
-            r.status, r.fileName, r.errorCount, r.warningCount, formatDuration(r.durationMs), truncate(oneLine(r.message), 80)]),
+            statusWithDecision(r), r.fileName, r.errorCount, r.warningCount, formatDuration(r.durationMs), truncate(oneLine(r.message), 80)]),
         [0, 6, 7]));
       });
     }));
+}
+
+/** `held`, `succeeded (approved by x)`, `discarded by x` */
+function statusWithDecision(r: { status: string; decidedBy: string | null; approved: boolean }): string {
+  if (!r.decidedBy) return r.status;
+  if (r.status === 'discarded') return `discarded by ${r.decidedBy}`;
+  return r.approved ? `${r.status} (approved by ${r.decidedBy})` : r.status;
 }
 
 function truncate(text: string, max: number): string {

@@ -105,6 +105,16 @@ export function registerSync(program: Command, cli: CliContext): void {
           bar?.stop();
           cli.beforeLog = null;
         }
+        if (result.status === 'held') {
+          // kept for `rosterdrop run approve` (or the web's Approve): a copy, the file given stays the caller's
+          const [{ keepHeldUpload, heldDirOf }, { defaultDataDir }] = await Promise.all([import('../../services/held-runs'), import('../../config/database')]);
+          try {
+            const kept = await keepHeldUpload(ds, { id: result.runId, fileName: result.fileName }, zipPath, heldDirOf(defaultDataDir(cli.env)), 'copy');
+            if (!opts.json) process.stderr.write(`kept a copy of the upload for the decision: ${kept}\n`);
+          } catch (err) {
+            process.stderr.write(`could not keep a copy of the upload (${(err as Error).message}): approving run ${result.runId} will not be possible; upload the file again instead\n`);
+          }
+        }
         if (result.passwordsLeft) {
           process.stderr.write(`${result.passwordsLeft} of ${result.passwordsPending} new users have no password yet ` +
             `(hashing was stopped); the daemon (\`rosterdrop serve\`) resumes it from ${zip}, as long as the file stays there: within a minute when it is running, else when it next starts\n`);

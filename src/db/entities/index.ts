@@ -2,6 +2,7 @@ import { AcademicSession } from './academic-session';
 import { Course } from './course';
 import { Domain } from './domain';
 import { Enrollment } from './enrollment';
+import { HeldRemoval } from './held-removal';
 import { ObserverLink } from './observer-link';
 import { OneRosterClass } from './oneroster-class';
 import { OneRosterCourse } from './oneroster-course';
@@ -13,6 +14,6 @@ import { ApiToken } from './api-token';
 import { SettingsChange } from './settings-change';
 import { WebSession } from './web-session';
 
-export { AcademicSession, Course, Domain, Enrollment, ObserverLink, OneRosterClass, OneRosterCourse, SyncIssueRow, SyncRun, SyncSettingsRow, User, ApiToken, SettingsChange, WebSession };
+export { AcademicSession, Course, Domain, Enrollment, HeldRemoval, ObserverLink, OneRosterClass, OneRosterCourse, SyncIssueRow, SyncRun, SyncSettingsRow, User, ApiToken, SettingsChange, WebSession };
 export const ENTITIES = [Domain, User, Course, Enrollment, ObserverLink, SyncSettingsRow, SyncRun, SyncIssueRow, AcademicSession, OneRosterCourse, OneRosterClass,
-  WebSession, ApiToken, SettingsChange];
+  WebSession, ApiToken, SettingsChange, HeldRemoval];

@@ -110,6 +110,21 @@ export class SyncRun {
   @Column({ name: 'mail_claimed_at', type: Date, nullable: true })
   mailClaimedAt: Date | null;
 
+  /** a held run an administrator approved: the runner applies it past the threshold (services/held-runs.ts) */
+  @Column({ type: 'boolean', default: false })
+  approved: boolean;
+
+  /** who approved or discarded a held run (`userspace/username`, or the CLI's operator) */
+  @Column({ name: 'decided_by', type: 'varchar', length: 320, nullable: true })
+  decidedBy: string | null;
+
+  @Column({ name: 'decided_at', type: Date, nullable: true })
+  decidedAt: Date | null;
+
+  /** where a held run's upload waits for the decision (`<dataDir>/held/`); null once it is decided */
+  @Column({ name: 'held_path', type: 'text', nullable: true })
+  heldPath: string | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt: Date;
 }

@@ -56,6 +56,9 @@ export class SyncSettingsRow {
   @Column({ name: 'safety_threshold_percent', type: 'integer', default: 10 })
   safetyThresholdPercent: number;
 
+  @Column({ name: 'auto_commit', type: 'boolean', default: true })
+  autoCommit: boolean;
+
   @UpdateDateColumn({ name: 'updated_at' })
   updatedAt: Date;
 }

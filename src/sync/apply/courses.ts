@@ -194,6 +194,11 @@ export async function plannedCourseRemovals(ctx: ApplyContext): Promise<number> 
   return (await count(ctx.db, `SELECT count(*) AS n ${deletedSections()}`)) + (await count(ctx.db, `SELECT count(*) AS n ${unsharedCourses(ctx)}`));
 }
 
+/** The removals plannedCourseRemovals counts, as rows (external_id, name) for a held run's list. */
+export function plannedCourseRemovalRows(ctx: ApplyContext): string[] {
+  return [`SELECT external_id, title AS name ${deletedSections()}`, `SELECT external_id, title AS name ${unsharedCourses(ctx)}`];
+}
+
 const FIELDS = ['domain_id', 'kind', 'title', 'term', 'start_at', 'end_at', 'metadata', 'base_course_id', 'owner_user_id'] as const;
 const SOURCE: Record<(typeof FIELDS)[number], string> = {
   domain_id: 't.domain_id', kind: 't.kind', title: 't.title', term: 't.term', start_at: 't.start_at', end_at: 't.end_at',

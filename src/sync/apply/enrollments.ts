@@ -3,6 +3,7 @@
  * their teacher and term base courses. Roles and dates come from the settings. Unshared ones are
  * left, marked inactive or withdrawn, or deleted; a deleted enrollment shared again is new.
  */
+import { USER_NAME } from './users';
 import { analyze } from '../../db/sql-session';
 import { type ApplyContext, count, IN_SCOPE, MANAGED, sameFlag } from './context';
 import { baseCoursesComplete } from './courses';
@@ -82,6 +83,16 @@ export async function plannedEnrollmentRemovals(ctx: ApplyContext): Promise<numb
   const deletes = await count(ctx.db, `SELECT count(*) AS n FROM stage_enrollments s
     JOIN enrollment x ON x.external_id = s.ext AND x.domain_id IN ${IN_SCOPE} WHERE s.ok = 1 AND s.deleted = 1`);
   return deletes + (await count(ctx.db, `SELECT count(*) AS n FROM (${await unsharedEnrollments(ctx)}) u`));
+}
+
+/** The removals plannedEnrollmentRemovals counts, as rows (external_id, name: "user — course") for a held run's list. */
+export async function plannedEnrollmentRemovalRows(ctx: ApplyContext): Promise<string[]> {
+  const named = (ids: string) => `SELECT x.external_id AS external_id, ${USER_NAME('u')} || ' — ' || c.title AS name
+    FROM enrollment x JOIN lms_user u ON u.id = x.user_id JOIN course c ON c.id = x.course_id WHERE x.id IN (${ids})`;
+  return [
+    named(`SELECT x.id FROM stage_enrollments s JOIN enrollment x ON x.external_id = s.ext AND x.domain_id IN ${IN_SCOPE} WHERE s.ok = 1 AND s.deleted = 1`),
+    named(await unsharedEnrollments(ctx)),
+  ];
 }
 
 const assign = FIELDS.map((f) => `${f} = t.${f}`).join(', ');

@@ -98,6 +98,18 @@ export async function plannedUserRemovals(ctx: ApplyContext): Promise<number> {
   return deletes + (await count(ctx.db, `SELECT count(*) AS n ${unsharedUsers(ctx)}`));
 }
 
+/** A user as a held run lists it: "Given Family (username)". */
+export const USER_NAME = (u: string): string => `trim(${u}.given_name || ' ' || ${u}.family_name) || ' (' || ${u}.username || ')'`;
+
+/** The removals plannedUserRemovals counts, as rows (external_id, name) for a held run's list. */
+export function plannedUserRemovalRows(ctx: ApplyContext): string[] {
+  return [
+    `SELECT u.external_id AS external_id, ${USER_NAME('u')} AS name FROM user_target t JOIN lms_user u ON u.id = t.live_id
+      WHERE t.deleted = 1 AND t.live_id IS NOT NULL AND t.live_status <> 'deleted'`,
+    `SELECT external_id, ${USER_NAME('lms_user')} AS name ${unsharedUsers(ctx)}`,
+  ];
+}
+
 function unsharedUsers(ctx: ApplyContext): string {
   const setting = ctx.settings.unsharedUsers;
   if (setting === 'nothing' || ctx.modes.users !== 'bulk') return 'FROM lms_user WHERE 1 = 0';

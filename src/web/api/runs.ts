@@ -2,6 +2,7 @@
  * The runs API: one run as `sync --json` prints it (with its live status), a domain's runs paged
  * and filtered, and a run's issues as CSV. Another tenant's run or domain answers 404.
  */
+import { countHeldRemovals } from '../../services/held-runs';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { issuesCsvStream } from '../../report/issues-csv';
@@ -28,7 +29,8 @@ export function registerApiRuns(app: FastifyInstance, ctx: WebContext): void {
     const found = await runForViewer(ctx.ds, req.principal as Principal, req.params.id);
     if (!found) return notFound(req, reply);
     const issues = await loadIssues(ctx.ds, found.run.id);
-    return runJsonFromRun(found.run, found.domain.userspace, issues);
+    const held = found.run.status === 'held' ? await countHeldRemovals(ctx.ds, found.run.id) : null;
+    return runJsonFromRun(found.run, found.domain.userspace, issues, held);
   });
 
   app.get<{ Params: { userspace: string }; Querystring: { offset: number; limit: number; status?: string; source?: string } }>('/api/v1/domains/:userspace/runs', {

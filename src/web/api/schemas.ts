@@ -54,7 +54,8 @@ export const issueSchema = {
   required: ['severity', 'code', 'file', 'line', 'column', 'sourcedId', 'message'],
 };
 
-const STATUS_TEXT = 'queued, running, then the final one: succeeded, completed_with_errors, failed, refused, validated, skipped (held while waiting for a decision)';
+const STATUS_TEXT = 'queued, running, then the final one: succeeded, completed_with_errors, failed, validated, skipped; held while waiting ' +
+  'for a decision (then queued again when approved, or discarded, expired); refused in runs from before held runs existed';
 
 /** The object `rosterdrop sync --json` prints (src/report/run-json.ts RunJson). */
 export const runSchema = {
@@ -78,9 +79,15 @@ export const runSchema = {
     issueTotals: issueTotalsSchema,
     issuesDropped: { type: 'integer', description: 'issues counted in the totals but not kept in `issues`' },
     issues: { type: 'array', items: issueSchema },
+    heldRemovals: { ...nullable('integer'), description: 'a held run: how many removals and deactivations it lists; else null' },
+    decision: {
+      type: ['object', 'null'], description: 'who approved or discarded a held run, and when; null when nobody decided',
+      properties: { by: { type: 'string' }, at: { ...nullable('string'), format: 'date-time' }, approved: { type: 'boolean' } },
+      required: ['by', 'at', 'approved'],
+    },
   },
   required: ['runId', 'domain', 'file', 'sha256', 'status', 'mode', 'forced', 'source', 'message', 'startedAt', 'finishedAt',
-    'durationMs', 'timings', 'counts', 'issueTotals', 'issuesDropped', 'issues'],
+    'durationMs', 'timings', 'counts', 'issueTotals', 'issuesDropped', 'issues', 'heldRemovals', 'decision'],
 };
 
 /** One run in a domain's history (src/report/run-json.ts RunSummaryJson). */
