@@ -1,7 +1,8 @@
 /** The sync engine's public contract: what callers (CLI, daemon, bench) hand in and get back. */
 import type { SyncIssue } from '../oneroster/issues';
 
-export type SyncSource = 'cli' | 'ftps' | 'watcher' | 'bench' | 'test';
+/** where a run came from; `web` = the domain page's upload form, `api` = POST /api/v1/domains/{userspace}/uploads */
+export type SyncSource = 'cli' | 'ftps' | 'watcher' | 'web' | 'api' | 'bench' | 'test';
 export type SyncStatus = 'succeeded' | 'completed_with_errors' | 'failed' | 'refused' | 'validated';
 export type RunStatus = SyncStatus | 'queued' | 'running' | 'skipped';
 

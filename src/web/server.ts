@@ -22,6 +22,8 @@ import { html } from './html';
 import { registerAssets } from './assets/routes';
 import { registerLogin } from './pages/login';
 import { registerOverview } from './pages/overview';
+import { registerDomainPage } from './pages/domain';
+import { registerUploadApi } from './api/uploads';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -91,6 +93,8 @@ export async function buildWebApp(ctx: WebContext, opts: WebServerOptions): Prom
   registerAssets(app);
   registerLogin(app, ctx);
   registerOverview(app, ctx);
+  registerDomainPage(app, ctx);
+  registerUploadApi(app, ctx);
   return app;
 }
 
