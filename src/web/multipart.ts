@@ -10,7 +10,8 @@ import type { WebContext } from './context';
 export async function* multipartParts(req: FastifyRequest, maxBytes: number): AsyncGenerator<UploadPart> {
   if (!req.isMultipart()) throw new UploadRefused(400, 'not_multipart', 'the upload must be sent as multipart/form-data, with the zip in the field "file"');
   try {
-    for await (const part of req.parts({ limits: { fileSize: maxBytes, files: 1 } })) {
+    // preservePath: the name as sent, so that a name with path parts is refused rather than quietly cut to its last part
+    for await (const part of req.parts({ limits: { fileSize: maxBytes, files: 1 }, preservePath: true })) {
       if (part.type === 'file') {
         const file = part.file;
         yield { kind: 'file', name: part.fieldname, fileName: part.filename, stream: file, truncated: () => file.truncated };
