@@ -126,7 +126,7 @@ async function liveFragment(ds: DataSource, domain: Domain, since: number | null
   return html`<section class="card" id="live"${src ? html` data-live-src="${src}"` : ''} aria-live="polite">
 <h2>Now</h2>
 ${shown.length ? runTable(shown, 'live') : ''}
-<p class="muted">${live ? 'Updating while a run is queued or running.' : 'Nothing queued or running.'}</p>
+<p class="muted">${live ? 'Updating while a run is queued or running.' : html`Nothing queued or running.${shown.length ? html` <a href="/domains/${domain.userspace}">Reload</a> to see these runs in the history.` : ''}`}</p>
 </section>`;
 }
 
