@@ -16,6 +16,7 @@
  * calls `sync` so no upload pays for another's writeback.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import https from 'node:https';
 import * as path from 'node:path';
@@ -42,6 +43,8 @@ export interface WebUploadRun {
   /** the daemon's VmRSS just before the upload and its maximum during it, MB */
   rssBeforeMB: number | null;
   rssPeakMB: number | null;
+  /** the daemon's sync read back the same bytes (size and SHA-256 of its `sync started` line) */
+  verified: boolean;
   error?: string;
 }
 
@@ -92,6 +95,13 @@ function writeFile(file: string, bytes: number): void {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function sha256Of(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    fs.createReadStream(file).on('data', (c) => hash.update(c)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
+  });
 }
 
 interface Curl { ok: boolean; code: number | null; timeTotal: number; sizeUpload: number; response: number; tail: string }
@@ -161,6 +171,7 @@ export async function runWebUploadBench(opts: WebUploadOptions): Promise<WebUplo
     const bytes = opts.fileMB * MB;
     const file = path.join(dir, 'bench.zip');
     writeFile(file, bytes);
+    const sha256 = await sha256Of(file);
     const [ftpsPort, httpPort] = [await freePort(), await freePort()];
     const pasv = await freePortRange(10);
     const env = childEnv({
@@ -196,6 +207,7 @@ export async function runWebUploadBench(opts: WebUploadOptions): Promise<WebUplo
       peak = Math.max(peak, procKb(pid, 'VmRSS') ?? 0);
       const expected = via === 'ftps' ? 226 : 303;
       const ok = c.ok && c.response === expected && c.sizeUpload >= bytes;
+      let verified = false;
       if (ok) {
         // the run's sync (it fails at once: not a zip) must be over before the next upload
         finished++;
@@ -204,10 +216,12 @@ export async function runWebUploadBench(opts: WebUploadOptions): Promise<WebUplo
           if (Date.now() > end) throw new Error(`the sync of ${via} run ${run} did not finish within ${timeoutS} s`);
           await new Promise((r) => setTimeout(r, 50)); // the daemon's log arrives on a pipe: looked at every 50 ms
         }
+        const started = daemon?.lines.filter((l) => l.message === 'sync started').at(-1);
+        verified = started?.bytes === bytes && started?.sha256 === sha256;
       }
       const r: WebUploadRun = {
         via, run, ok, seconds: ok ? c.timeTotal : null, mbPerSec: ok ? bytes / MB / c.timeTotal : null,
-        rssBeforeMB: rssBefore === null ? null : rssBefore / 1024, rssPeakMB: peak / 1024,
+        rssBeforeMB: rssBefore === null ? null : rssBefore / 1024, rssPeakMB: peak / 1024, verified,
         ...(ok ? {} : { error: `curl exit ${c.code}, answer ${c.response}: ${c.tail}` }),
       };
       process.stderr.write(`  web bench: ${via} run ${run}: ${r.mbPerSec === null ? r.error : `${fmtNum(r.mbPerSec, 0)} MB/s in ${fmtNum(r.seconds ?? 0, 2)} s, RSS ${fmtNum(r.rssBeforeMB ?? 0, 0)} → ${fmtNum(r.rssPeakMB ?? 0, 0)} MB`}\n`);
@@ -238,12 +252,12 @@ export async function runWebUploadBench(opts: WebUploadOptions): Promise<WebUplo
 
 export function renderWebUploadMarkdown(r: WebUploadReport): string {
   const rows = r.runs.map((x) => [x.via, String(x.run), x.seconds === null ? (x.error ?? 'failed').split('\n')[0] : fmtNum(x.seconds, 2), x.mbPerSec === null ? '' : fmtNum(x.mbPerSec, 0),
-    x.rssBeforeMB === null ? '' : fmtNum(x.rssBeforeMB, 0), x.rssPeakMB === null ? '' : fmtNum(x.rssPeakMB, 0)]);
+    x.rssBeforeMB === null ? '' : fmtNum(x.rssBeforeMB, 0), x.rssPeakMB === null ? '' : fmtNum(x.rssPeakMB, 0), x.verified ? 'yes' : 'NO']);
   const verdict = r.ratio === null ? 'not measured' : r.ratio >= r.target ? 'met' : 'NOT met';
   return [
     `## Web upload vs FTPS (${r.fileMB} MiB, ${r.date.slice(0, 10)})`,
     `The daemon (\`rosterdrop serve\`, SQLite) receives the same ${r.fileMB} MiB file through its FTPS server (curl -T) and through the domain page's form (curl -F with the session cookie), ${r.runsPerPath} times each, alternating. Load average ${fmtNum(r.loadBefore, 2)} → ${fmtNum(r.loadAfter, 2)}.`,
-    mdTable(['path', 'run', 'seconds', 'MB/s', 'daemon RSS before MB', 'peak during MB'], rows),
+    mdTable(['path', 'run', 'seconds', 'MB/s', 'daemon RSS before MB', 'peak during MB', 'same bytes synced'], rows),
     mdTable(['', 'value'], [
       ['FTPS median MB/s', r.ftpsMedianMBs === null ? '' : fmtNum(r.ftpsMedianMBs, 0)],
       ['web median MB/s', r.webMedianMBs === null ? '' : fmtNum(r.webMedianMBs, 0)],

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { User } from '../../src/db/entities';
@@ -285,3 +286,32 @@ async function waitUntil(check: () => boolean, what: string, timeoutMs = 10_000)
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('an upload onto a full disk', () => {
+  const disk = tempDir('rosterdrop-web-diskfull-');
+  let f: WebFixture;
+  let mounted = false;
+  before(async () => {
+    // a real 1 MiB file system (tmpfs, root only), as tests/ftps/disk-full.test.ts
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', disk.dir]);
+    mounted = r.status === 0;
+    if (!mounted && process.env.CI) throw new Error(`cannot mount a tmpfs for the full-disk test (CI needs root): ${r.stderr.toString()}`);
+    f = await webFixture();
+  });
+  after(async () => {
+    await f.close();
+    if (mounted) spawnSync('umount', [disk.dir]);
+    disk.cleanup();
+  });
+
+  it('answers 507 with nothing left when the disk fills up mid-upload', async (t) => {
+    if (!mounted) return t.skip('mounting a tmpfs needs root');
+    f.ctx.dropRoot = disk.dir; // where the service writes (the intake is not reached)
+    const agent = await signedIn(f.app, DISTRICT_ADMIN);
+    const full = await pagePost(agent, '/domains/district', [file(randomBytes(2 << 20), 'full.zip')]);
+    assert.equal(full.statusCode, 507);
+    assert.match(full.body, /not enough storage space on the server for this upload; nothing was stored/);
+    assert.deepEqual(filesUnder(disk.dir), [], 'no temp file and no upload on the full disk');
+    assert.equal(f.queued.length, 0);
+  });
+});
