@@ -60,7 +60,8 @@ export interface WebUploadReport {
   target: number;
   /** the daemon's VmHWM (peak RSS over its life) at the end, MB */
   daemonPeakRssMB: number | null;
-  maxRssGrowthMB: number | null;
+  /** the largest VmRSS growth during one upload, per path, MB */
+  maxRssGrowthMB: { ftps: number | null; web: number | null };
   loadBefore: number;
   loadAfter: number;
 }
@@ -234,14 +235,17 @@ export async function runWebUploadBench(opts: WebUploadOptions): Promise<WebUplo
     const hwm = procKb(pid, 'VmHWM');
     const med = (via: 'ftps' | 'web') => median(runs.filter((r) => r.via === via && r.mbPerSec !== null).map((r) => r.mbPerSec as number));
     const [ftpsMedianMBs, webMedianMBs] = [med('ftps'), med('web')];
-    const growth = runs.filter((r) => r.rssBeforeMB !== null && r.rssPeakMB !== null).map((r) => (r.rssPeakMB as number) - (r.rssBeforeMB as number));
+    const growth = (via: 'ftps' | 'web') => {
+      const g = runs.filter((r) => r.via === via && r.rssBeforeMB !== null && r.rssPeakMB !== null).map((r) => (r.rssPeakMB as number) - (r.rssBeforeMB as number));
+      return g.length ? Math.max(...g) : null;
+    };
     daemon.child.kill('SIGTERM');
     await daemon.exited;
     daemon = null;
     return {
       date: new Date().toISOString(), fileMB: opts.fileMB, runsPerPath: opts.runs, runs, ftpsMedianMBs, webMedianMBs,
       ratio: ftpsMedianMBs && webMedianMBs ? webMedianMBs / ftpsMedianMBs : null, target: WEB_TARGET_RATIO,
-      daemonPeakRssMB: hwm === null ? null : hwm / 1024, maxRssGrowthMB: growth.length ? Math.max(...growth) : null,
+      daemonPeakRssMB: hwm === null ? null : hwm / 1024, maxRssGrowthMB: { ftps: growth('ftps'), web: growth('web') },
       loadBefore, loadAfter: (await import('node:os')).loadavg()[0],
     };
   } finally {
@@ -262,7 +266,8 @@ export function renderWebUploadMarkdown(r: WebUploadReport): string {
       ['FTPS median MB/s', r.ftpsMedianMBs === null ? '' : fmtNum(r.ftpsMedianMBs, 0)],
       ['web median MB/s', r.webMedianMBs === null ? '' : fmtNum(r.webMedianMBs, 0)],
       [`web / FTPS (target ≥ ${r.target}×)`, r.ratio === null ? '' : `${fmtNum(r.ratio, 2)}× (${verdict})`],
-      ['largest RSS growth during one upload', r.maxRssGrowthMB === null ? '' : `${fmtNum(r.maxRssGrowthMB, 0)} MB`],
+      ['largest RSS growth during one upload: web', `${fmtNum(r.maxRssGrowthMB.web, 0)} MB`],
+      ['largest RSS growth during one upload: FTPS', `${fmtNum(r.maxRssGrowthMB.ftps, 0)} MB`],
       ['daemon peak RSS (VmHWM) over the whole bench', r.daemonPeakRssMB === null ? '' : `${fmtNum(r.daemonPeakRssMB, 0)} MB`],
     ]),
   ].join('\n\n');

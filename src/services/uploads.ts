@@ -119,6 +119,8 @@ export async function storeUpload(deps: UploadDeps, req: UploadRequest): Promise
       await unlink(finalPath).catch(() => undefined); // the rename may not be durable: the upload must not stand
       throw httpStorageError(storageError(err, 'fsync of the folder'));
     }
+    // If this throws (database down), the zip stays in the drop folder under its name and the
+    // watcher's next sweep queues it, as for an FTPS upload whose hand-over failed.
     const run = await deps.intake.accept(finalPath, { source: req.source, uploadedBy: req.login, sha256, size });
     if (!run) throw new UploadRefused(503, 'not_queued', 'the upload was stored but taken by another intake (or the domain is gone); look at the domain\'s history');
     return run;

@@ -85,7 +85,7 @@ async function sendPage(ctx: WebContext, req: FastifyRequest<{ Params: Params; Q
 ${notice('error', error)}${problems.length ? notice('error', `Filter ignored: ${problems.join('; ')}`) : ''}
 <p class="muted">Domain <code>${domain.userspace}</code> · <a href="/domains/${domain.userspace}/settings">Settings</a></p>
 ${subdomains.length ? html`<section class="card"><h2>Subdomains</h2><ul class="domains">${subdomains.map((d) => html`<li><a href="/domains/${d.userspace}">${d.name}</a> <span class="muted">${d.userspace}</span></li>`)}</ul></section>` : ''}
-<section class="card narrow-form">
+<section class="card">
 <h2>Upload a roster</h2>
 <form method="post" enctype="multipart/form-data" action="/domains/${domain.userspace}?_csrf=${encodeURIComponent(csrf)}">
 <label for="upload-file">Roster zip</label>
