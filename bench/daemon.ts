@@ -471,7 +471,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonRe
     const dataDir = path.join(tmp, 'data');
     const env = childEnv({
       DATABASE_URL: dbUrl, ROSTERDROP_DATA_DIR: dataDir, NODE_ENV: 'production',
-      ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(port),
+      ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(port), ROSTERDROP_HTTP_PORT: '0',
       ROSTERDROP_FTPS_PASV_MIN: String(pasv.minPort), ROSTERDROP_FTPS_PASV_MAX: String(pasv.maxPort),
       ROSTERDROP_SMTP_HOST: '127.0.0.1', ROSTERDROP_SMTP_PORT: String(smtp.port), ROSTERDROP_SMTP_REQUIRE_TLS: 'false',
       ROSTERDROP_MAIL_FROM: 'rosterdrop@bench.test', ROSTERDROP_SYNC_CONCURRENCY: String(concurrency),

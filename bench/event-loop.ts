@@ -53,7 +53,7 @@ interface ChildArgs { db: LoopRun['db']; engine: LoopEngine; zipPath: string; di
 /** The child: the daemon in this process, one sync, the loop's delay during it. */
 async function child(args: ChildArgs): Promise<LoopRun> {
   const env: NodeJS.ProcessEnv = {
-    ROSTERDROP_DATA_DIR: args.dir, ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(await freePort()),
+    ROSTERDROP_DATA_DIR: args.dir, ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(await freePort()), ROSTERDROP_HTTP_PORT: '0',
     ROSTERDROP_WATCH_STABLE_MS: '200', ROSTERDROP_QUEUE_POLL_S: '1',
   };
   const settings = loadDaemonSettings(env);

@@ -21,7 +21,7 @@
  *   BENCH_RESULTS_DIR   where latest.md / latest.json go (default bench/results)
  *   BENCH_TIMEOUT_S     per-operation time limit (default 7200)
  *   BENCH_VERBOSE       1 = show the children's stderr
- *   BENCH_ONLY          sync | ftps | daemon | flood | loop | web | hash, or a comma-separated list: run only these parts
+ *   BENCH_ONLY          sync | ftps | daemon | flood | loop | api | web | hash, or a comma-separated list: run only these parts
  *                       (default: all but hash, in that order; `all` adds hash). A part not run keeps its figures from the previous
  *                       latest.json, marked as carried over.
  *
@@ -56,6 +56,7 @@ import { renderDaemonMarkdown, runDaemonBench, type DaemonReport } from './daemo
 import { renderFloodMarkdown, runFloodBench, type FloodReport } from './command-flood';
 import { renderWebUploadMarkdown, runWebUploadBench, webUploadOptionsFromEnv, type WebUploadReport } from './web-upload';
 import { renderLoopMarkdown, runLoopBench, type LoopReport } from './event-loop';
+import { renderApiLatencyMarkdown, runApiLatencyBench, type ApiLatencyReport } from './api-latency';
 import { renderHashMarkdown, runHashBench, type HashReport } from './hash';
 import { runInterruptCleanups } from './interrupt';
 import { renderFtpsMarkdown, runFtpsBench, type FtpsReport } from './ftps-upload';
@@ -668,7 +669,7 @@ async function runSyncBench(): Promise<BenchReport> {
 // ------------------------------------------------------------------------------------------------
 // parts and results file
 
-const BENCH_PARTS = ['sync', 'ftps', 'daemon', 'flood', 'loop', 'web', 'hash'] as const;
+const BENCH_PARTS = ['sync', 'ftps', 'daemon', 'flood', 'loop', 'api', 'web', 'hash'] as const;
 type BenchPart = (typeof BENCH_PARTS)[number];
 
 function benchParts(): BenchPart[] {
@@ -686,6 +687,7 @@ function benchParts(): BenchPart[] {
 /** latest.json: the sync report's fields (once the sync part has run) plus `ftps`, `daemon`, `flood` and `loop`. */
 type ResultsFile = Partial<BenchReport> & {
   ftps?: FtpsReport | null; daemon?: DaemonReport | null; flood?: FloodReport | null; loop?: LoopReport | null; hash?: HashReport | null;
+  api?: ApiLatencyReport | null;
   web?: WebUploadReport | null;
 };
 
@@ -715,7 +717,7 @@ function appendSection(md: string, section: string, carriedNote: string | null):
 
 function renderResults(
   parts: BenchPart[], sync: PartResult<BenchReport>, ftps: PartResult<FtpsReport>, daemon: PartResult<DaemonReport>, flood: PartResult<FloodReport>,
-  loop: PartResult<LoopReport>, hash: PartResult<HashReport>, web: PartResult<WebUploadReport>,
+  loop: PartResult<LoopReport>, hash: PartResult<HashReport>, api: PartResult<ApiLatencyReport>, web: PartResult<WebUploadReport>,
 ): string {
   const thisRun = `this run: BENCH_ONLY=${parts.join(',')}`;
   let md: string;
@@ -739,6 +741,9 @@ function renderResults(
   }
   if (loop.report) {
     md = appendSection(md, renderLoopMarkdown(loop.report), loop.carried ? `Event-loop figures carried over from the run of ${loop.report.date} (${thisRun}).` : null);
+  }
+  if (api.report) {
+    md = appendSection(md, renderApiLatencyMarkdown(api.report), api.carried ? `API latency figures carried over from the run of ${api.report.date} (${thisRun}).` : null);
   }
   if (web.report) {
     md = appendSection(md, renderWebUploadMarkdown(web.report), web.carried ? `Web upload figures carried over from the run of ${web.report.date} (${thisRun}).` : null);
@@ -830,6 +835,17 @@ async function main(): Promise<void> {
     loopCarried = true;
   }
 
+  let api: ApiLatencyReport | null = null;
+  let apiCarried = false;
+  if (parts.includes('api')) {
+    const cfg = readConfig();
+    fs.rmSync(cfg.tmpRoot, { recursive: true, force: true }); // readConfig makes one; the api part makes its own
+    api = await runApiLatencyBench({ tmpBase: process.env.BENCH_TMPDIR || os.tmpdir(), adminUrl: cfg.adminUrl, dbs: cfg.dbs, log });
+  } else if (previous?.api) {
+    api = previous.api;
+    apiCarried = true;
+  }
+
   let web: WebUploadReport | null = null;
   let webCarried = false;
   if (parts.includes('web')) {
@@ -857,9 +873,9 @@ async function main(): Promise<void> {
   const md = renderResults(
     parts, { report: sync, carried: syncCarried }, { report: ftps, carried: ftpsCarried }, { report: daemon, carried: daemonCarried },
     { report: flood, carried: floodCarried }, { report: loop, carried: loopCarried }, { report: hash, carried: hashCarried },
-    { report: web, carried: webCarried },
+    { report: api, carried: apiCarried }, { report: web, carried: webCarried },
   );
-  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon, flood, loop, hash, web };
+  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon, flood, loop, hash, api, web };
   fs.mkdirSync(resultsDir, { recursive: true });
   fs.writeFileSync(path.join(resultsDir, 'latest.md'), md);
   fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);

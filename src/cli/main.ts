@@ -17,6 +17,7 @@ import { registerStatus } from './commands/status';
 import { applySettingsFile, unknownEnvironmentVariables, unknownVariableMessage } from '../config/settings-file';
 import { registerSettings } from './commands/settings';
 import { registerSync } from './commands/sync';
+import { registerToken } from './commands/token';
 import { registerUser } from './commands/user';
 import { boundHeapGrowth } from '../util/heap-growth';
 
@@ -54,6 +55,7 @@ export function buildProgram(cli: CliContext): Command {
   registerRun(program, cli);
   registerServe(program, cli);
   registerStatus(program, cli);
+  registerToken(program, cli);
   return program;
 }
 

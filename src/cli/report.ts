@@ -1,65 +1,14 @@
 /**
- * One sync run as the CLI shows it: the same object for a sync just run (`sync --json`) and for a
- * run read back from the history (`run show --json`), and its human rendering.
+ * One sync run as the CLI shows it: the JSON object of `sync --json` and `run show --json`
+ * (src/report/run-json.ts) and its human rendering.
  */
-import type { SyncRun } from '../db/entities';
-import { runCounts } from '../db/runs';
-import type { SyncIssue } from '../oneroster/issues';
-import { ACTIONS, ENTITY_KINDS, type RunStatus, type SyncCounts, type SyncResult, type SyncSource } from '../sync/types';
+import { ACTIONS, ENTITY_KINDS, type SyncCounts } from '../sync/types';
+import type { RunJson } from '../report/run-json';
 import { formatDuration, formatInstant, formatIssue, oneLine, plural, table } from './output';
 
-export interface RunReport {
-  runId: number;
-  domain: string;
-  file: string;
-  sha256: string | null;
-  status: RunStatus;
-  mode: 'apply' | 'validate';
-  forced: boolean;
-  source: SyncSource;
-  message: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  durationMs: number | null;
-  /** milliseconds per engine phase (read, validate, plan, apply, commit: those that ran) */
-  timings: Record<string, number>;
-  counts: SyncCounts;
-  issueTotals: { error: number; warning: number; info: number };
-  /** issues counted in the totals but not kept in `issues` (the engine keeps the first 10,000) */
-  issuesDropped: number;
-  issues: SyncIssue[];
-}
-
-export function reportFromResult(result: SyncResult, domain: string, forced: boolean): RunReport {
-  return {
-    runId: result.runId, domain, file: result.fileName, sha256: result.sha256, status: result.status, mode: result.mode,
-    forced, source: 'cli', message: result.message, startedAt: result.startedAt.toISOString(),
-    finishedAt: result.finishedAt.toISOString(), durationMs: result.durationMs, timings: result.timings, counts: result.counts,
-    issueTotals: result.issueTotals, issuesDropped: result.issuesDropped, issues: result.issues,
-  };
-}
-
-export function reportFromRun(run: SyncRun, domain: string, issues: SyncIssue[]): RunReport {
-  const issueTotals = { error: run.errorCount, warning: run.warningCount, info: run.infoCount };
-  return {
-    runId: run.id, domain, file: run.fileName, sha256: run.sha256, status: run.status, mode: run.mode, forced: run.forced,
-    source: run.source, message: run.message, startedAt: run.startedAt?.toISOString() ?? null,
-    finishedAt: run.finishedAt?.toISOString() ?? null, durationMs: run.durationMs, timings: storedTimings(run.timings),
-    counts: runCounts(run), issueTotals,
-    issuesDropped: Math.max(0, issueTotals.error + issueTotals.warning + issueTotals.info - issues.length), issues,
-  };
-}
-
-function storedTimings(text: string | null): Record<string, number> {
-  if (!text) return {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (!parsed || typeof parsed !== 'object') return {};
-    return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === 'number'));
-  } catch {
-    return {};
-  }
-}
+// the object itself is shared with the web API (src/report/run-json.ts)
+export { runJsonFromResult as reportFromResult, runJsonFromRun as reportFromRun } from '../report/run-json';
+export type RunReport = RunJson;
 
 export function countsTable(counts: SyncCounts): string {
   return table(['', ...ACTIONS], ENTITY_KINDS.map((kind) => [kind, ...ACTIONS.map((a) => counts[kind][a])]), [1, 2, 3, 4, 5]);

@@ -20,7 +20,7 @@ export async function startWebService(ds: DataSource, settings: DaemonSettings, 
   const sessions = new SessionStore(ds, { idleMs: web.sessionIdleMs, maxMs: web.sessionMaxMs });
   const tls = web.trustProxy ? null : { ...parts.ftps.tls(), minVersion: settings.ftps.minTlsVersion };
   if (!tls) logger.warn('web admin on plain HTTP (ROSTERDROP_HTTP_TRUST_PROXY=true): only behind a proxy that terminates TLS');
-  return startWebServer({
+  const server = await startWebServer({
     ds, settings: web, logger, sessions,
     authenticator: new LmsAuthenticator(ds),
     guard: new LoginGuard(settings.ftps.login, parts.ftps.server.admission),
@@ -29,4 +29,8 @@ export async function startWebService(ds: DataSource, settings: DaemonSettings, 
     intake: parts.intake, wakeQueue: parts.wake,
     ftpsListening: () => parts.ftps.server.listening,
   }, { tls });
+  // expired sessions are refused when used; this only keeps the table small
+  const prune = setInterval(() => { sessions.pruneExpired().catch(() => undefined); }, 3_600_000);
+  prune.unref();
+  return { ...server, stop: async () => { clearInterval(prune); await server.stop(); } };
 }

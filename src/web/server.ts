@@ -22,6 +22,12 @@ import { html } from './html';
 import { registerAssets } from './assets/routes';
 import { registerLogin } from './pages/login';
 import { registerOverview } from './pages/overview';
+import { registerTokens } from './pages/tokens';
+import { registerOpenApi } from './api/openapi';
+import { registerApiRuns } from './api/runs';
+import { AJV_OPTIONS, schemaErrorFormatter } from './api/validation';
+import { registerHealth } from './ops/health';
+import { registerMetrics } from './ops/metrics';
 import { registerDomainPage } from './pages/domain';
 import { registerUploadApi } from './api/uploads';
 
@@ -60,6 +66,8 @@ export async function buildWebApp(ctx: WebContext, opts: WebServerOptions): Prom
     // a socket quiet for a minute is closed (as an FTPS transfer that stalls); a whole request may take
     // as long as a 2 GB upload needs, so no overall request timeout
     connectionTimeout: 60_000, keepAliveTimeout: 10_000, requestTimeout: 0,
+    // unknown fields refused (not dropped), messages naming the field and the rule
+    ajv: AJV_OPTIONS, schemaErrorFormatter,
   });
   app.decorateRequest('principal', null);
   app.decorateRequest('webSession', null);
@@ -90,9 +98,15 @@ export async function buildWebApp(ctx: WebContext, opts: WebServerOptions): Prom
     return reply.code(status).type('text/html; charset=utf-8').send(page({ title: status === 500 ? 'Error' : 'Request refused', principal: req.principal, csrf: req.webSession?.csrfToken }, html`<p>${message}</p>`));
   });
 
+  // first: it sees every /api/v1 route declared after it
+  registerOpenApi(app);
   registerAssets(app);
   registerLogin(app, ctx);
   registerOverview(app, ctx);
+  registerTokens(app, ctx);
+  registerApiRuns(app, ctx);
+  registerHealth(app, ctx);
+  registerMetrics(app, ctx);
   registerDomainPage(app, ctx);
   registerUploadApi(app, ctx);
   return app;

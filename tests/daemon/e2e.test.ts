@@ -45,7 +45,7 @@ describe(`the daemon end to end [${kind}]`, { concurrency: 1 }, () => {
     const pasv = 43000 + (process.pid % 400) * 10;
     env = childEnv({
       ...(db.url ? { DATABASE_URL: db.url } : {}), ROSTERDROP_DATA_DIR: path.join(tmp.dir, 'data'), NODE_ENV: 'production',
-      ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(port), ROSTERDROP_FTPS_PASV_MIN: String(pasv), ROSTERDROP_FTPS_PASV_MAX: String(pasv + 9),
+      ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(port), ROSTERDROP_HTTP_PORT: '0', ROSTERDROP_FTPS_PASV_MIN: String(pasv), ROSTERDROP_FTPS_PASV_MAX: String(pasv + 9),
       ROSTERDROP_SMTP_HOST: '127.0.0.1', ROSTERDROP_SMTP_PORT: String(smtp.port), ROSTERDROP_SMTP_REQUIRE_TLS: 'false',
       ROSTERDROP_MAIL_FROM: 'rosterdrop@test.invalid', ROSTERDROP_MAIL_RETRY_DELAY_MS: '200',
     });
@@ -186,7 +186,7 @@ describe(`the daemon end to end [${kind}]`, { concurrency: 1 }, () => {
     }
     const one = startServe(env);
     const port2 = await freePort();
-    const two = startServe({ ...env, ROSTERDROP_FTPS_PORT: String(port2), ROSTERDROP_FTPS_PASV_MIN: String(Number(env.ROSTERDROP_FTPS_PASV_MAX) + 1), ROSTERDROP_FTPS_PASV_MAX: String(Number(env.ROSTERDROP_FTPS_PASV_MAX) + 10) });
+    const two = startServe({ ...env, ROSTERDROP_FTPS_PORT: String(port2), ROSTERDROP_HTTP_PORT: '0', ROSTERDROP_FTPS_PASV_MIN: String(Number(env.ROSTERDROP_FTPS_PASV_MAX) + 1), ROSTERDROP_FTPS_PASV_MAX: String(Number(env.ROSTERDROP_FTPS_PASV_MAX) + 10) });
     try {
       await Promise.all([one.waitFor(/^rosterdrop is running$/), two.waitFor(/^rosterdrop is running$/)]);
       // and two uploads for one domain back to back, through the second daemon

@@ -51,7 +51,7 @@ for (const kind of databaseKinds()) {
       dataDir = db.sqlitePath ? path.dirname(db.sqlitePath) : path.join(tmp.dir, 'data');
       env = childEnv({
         ...(db.url ? { DATABASE_URL: db.url } : {}), ROSTERDROP_DATA_DIR: dataDir, NODE_ENV: 'production',
-        ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(await freePort()), ROSTERDROP_WATCH_STABLE_MS: '200',
+        ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(await freePort()), ROSTERDROP_HTTP_PORT: '0', ROSTERDROP_WATCH_STABLE_MS: '200',
         ROSTERDROP_SMTP_HOST: '127.0.0.1', ROSTERDROP_SMTP_PORT: String(smtp.port), ROSTERDROP_SMTP_REQUIRE_TLS: 'false',
         ROSTERDROP_MAIL_FROM: 'rosterdrop@test.invalid', ROSTERDROP_MAIL_RETRY_DELAY_MS: '200',
       });

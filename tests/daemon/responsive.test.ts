@@ -83,7 +83,7 @@ describe('a large sync leaves the daemon responsive to other tenants', { concurr
         const pasv = 44000 + (process.pid % 400) * 10;
         const env = childEnv({
           ...(db.url ? { DATABASE_URL: db.url } : {}), ROSTERDROP_DATA_DIR: dataDir, NODE_ENV: 'production',
-          ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(port), ROSTERDROP_FTPS_PASV_MIN: String(pasv), ROSTERDROP_FTPS_PASV_MAX: String(pasv + 9),
+          ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(port), ROSTERDROP_HTTP_PORT: '0', ROSTERDROP_FTPS_PASV_MIN: String(pasv), ROSTERDROP_FTPS_PASV_MAX: String(pasv + 9),
         });
         for (const userspace of ['big', 'other']) {
           const d = await createDomain(db.ds, { userspace, name: userspace });

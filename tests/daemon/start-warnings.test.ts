@@ -13,7 +13,7 @@ describe('daemon start-up warnings', () => {
   const tmp = tempDir('rosterdrop-warn-');
   let env: NodeJS.ProcessEnv;
   before(async () => {
-    env = childEnv({ ROSTERDROP_DATA_DIR: tmp.dir, ROSTERDROP_FTPS_PORT: '0', NODE_ENV: 'production' });
+    env = childEnv({ ROSTERDROP_DATA_DIR: tmp.dir, ROSTERDROP_FTPS_PORT: '0', ROSTERDROP_HTTP_PORT: '0', NODE_ENV: 'production' });
     const pasv = await freePort();
     Object.assign(env, { ROSTERDROP_FTPS_PASV_MIN: String(pasv), ROSTERDROP_FTPS_PASV_MAX: String(pasv) });
   });

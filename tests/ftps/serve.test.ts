@@ -40,7 +40,7 @@ describe('rosterdrop serve', { concurrency: 1 }, () => {
     port = await freePort();
     const pasv = 42000 + (process.pid % 500) * 10;
     env = childEnv({
-      ROSTERDROP_DATA_DIR: dir.dir, NODE_ENV: 'production', ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(port),
+      ROSTERDROP_DATA_DIR: dir.dir, NODE_ENV: 'production', ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(port), ROSTERDROP_HTTP_PORT: '0',
       ROSTERDROP_FTPS_PASV_MIN: String(pasv), ROSTERDROP_FTPS_PASV_MAX: String(pasv + 9),
     });
     assert.equal((await runCli(env, ['domain', 'add', 'district', '--name', 'District'])).code, 0);

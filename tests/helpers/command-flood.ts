@@ -121,7 +121,7 @@ async function startDaemon(opts: FloodOptions): Promise<{ daemon: Daemon; port: 
   const port = await freePort();
   const pasv = await freePort();
   const env = childEnv({
-    ROSTERDROP_DATA_DIR: opts.dataDir, NODE_ENV: 'production', ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(port),
+    ROSTERDROP_DATA_DIR: opts.dataDir, NODE_ENV: 'production', ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(port), ROSTERDROP_HTTP_PORT: '0',
     ROSTERDROP_FTPS_PASV_MIN: String(pasv), ROSTERDROP_FTPS_PASV_MAX: String(pasv), ROSTERDROP_FTPS_LOGIN_TIMEOUT_S: String(opts.loginTimeoutS),
   });
   for (const [args, input] of [[['domain', 'add', 'district', '--name', 'District']], [['user', 'add', LOGIN, '--admin', '--password-stdin'], `${PASSWORD}\n`]] as const) {

@@ -102,6 +102,7 @@ describe('README: quick start and district set-up, as printed', () => {
   let stderr = '';
   let env: NodeJS.ProcessEnv;
   let port: number;
+  let webPort: number;
   const passwords = new Map<string, string>();
 
   before(async () => {
@@ -117,8 +118,10 @@ describe('README: quick start and district set-up, as printed', () => {
     }
     port = await freePort();
     const pasv = await freePort();
+    webPort = await freePort();
     env = childEnv({
       ROSTERDROP_FTPS_PORT: String(port), ROSTERDROP_FTPS_PASV_MIN: String(pasv), ROSTERDROP_FTPS_PASV_MAX: String(pasv),
+      ROSTERDROP_HTTP_PORT: String(webPort),
       npm_config_cache: path.join(project, '.npm-cache'),
     });
     delete env.npm_lifecycle_event; // as in a newcomer's terminal, not inside `npm test`
@@ -130,7 +133,7 @@ describe('README: quick start and district set-up, as printed', () => {
     fs.rmSync(project, { recursive: true, force: true });
   });
 
-  const adapt = (line: string) => line.replaceAll('127.0.0.1:2121', `127.0.0.1:${port}`);
+  const adapt = (line: string) => line.replaceAll('127.0.0.1:2121', `127.0.0.1:${port}`).replaceAll('127.0.0.1:8443', `127.0.0.1:${webPort}`);
   const answer = (prompt: string): string | null => {
     const curl = /Enter host password for user '([^']+)':/.exec(prompt);
     if (curl) return passwords.get(curl[1]) ?? 'unknown login';

@@ -181,6 +181,17 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(filesUnder(f.dropRoot), []);
     });
 
+    it('documents the upload in the OpenAPI document from the schema the route declares', async () => {
+      const doc = (await f.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as { paths: Record<string, Record<string, {
+        requestBody?: { content: Record<string, { schema: { required: string[] } }> }; parameters: Array<{ name: string; in: string; schema: { enum?: string[] } }>; responses: Record<string, unknown>;
+      }>> };
+      const op = doc.paths['/api/v1/domains/{userspace}/uploads']?.post;
+      assert.ok(op, 'the route is documented');
+      assert.deepEqual(op.requestBody?.content['multipart/form-data'].schema.required, ['file']);
+      assert.deepEqual(op.parameters.find((p) => p.name === 'mode' && p.in === 'query')?.schema.enum, ['sync', 'validate', 'force']);
+      assert.deepEqual(Object.keys(op.responses).sort(), ['202', '400', '401', '404', '413', '500', '503', '507']);
+    });
+
     it('refuses an upload without the CSRF token (403) and stores nothing', async () => {
       const queuedBefore = f.queued.length;
       const none = await pagePost(agent, '/domains/district', [file(zipBytes, 'csrf.zip')], null);

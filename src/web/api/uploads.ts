@@ -8,12 +8,7 @@ import { visibleDomain, type Principal } from '../auth/principal';
 import type { WebContext } from '../context';
 import { closeAfter, logRefusal, multipartParts } from '../multipart';
 import { notFound } from '../server';
-
-const errorSchema = {
-  type: 'object',
-  required: ['error', 'message'],
-  properties: { error: { type: 'string', description: 'a stable code' }, message: { type: 'string', description: 'what was refused and why' } },
-} as const;
+import { errorResponses, errorSchema, userspaceParams } from './schemas';
 
 export const UPLOAD_ROUTE_SCHEMA = {
   summary: 'Upload a roster zip to a domain',
@@ -22,14 +17,33 @@ export const UPLOAD_ROUTE_SCHEMA = {
     + 'to the last applied file), as the query parameter `mode` or a form field `mode` (anywhere in the form: the file is put in place only once the whole '
     + 'request is read); when both are given the query parameter wins. The run is queued like an FTPS upload; follow it with GET /api/v1/runs/{id}.',
   tags: ['uploads'],
-  consumes: ['multipart/form-data'],
-  params: { type: 'object', required: ['userspace'], properties: { userspace: { type: 'string', description: 'the domain' } }, additionalProperties: false },
+  params: userspaceParams,
   querystring: { type: 'object', properties: { mode: { type: 'string', enum: [...UPLOAD_MODES], description: 'sync (default), validate or force' } } },
+  // Documents the form (OpenAPI); validates nothing: a multipart body is parsed by the handler as it streams, so
+  // Fastify's body is undefined here, and these keywords apply to objects only.
+  body: {
+    content: {
+      'multipart/form-data': {
+        schema: {
+          properties: {
+            file: { type: 'string', description: 'the zip, as a file part (its file name is the upload\'s name: .zip, no path parts)' },
+            mode: { type: 'string', enum: [...UPLOAD_MODES], description: 'instead of the query parameter' },
+          },
+          required: ['file'],
+        },
+      },
+    },
+  },
   response: {
     202: { type: 'object', required: ['runId'], properties: { runId: { type: 'integer', description: 'the queued run' } }, additionalProperties: false },
-    400: errorSchema, 401: errorSchema, 404: errorSchema, 413: errorSchema, 500: errorSchema, 503: errorSchema, 507: errorSchema,
+    ...errorResponses,
+    400: { ...errorSchema, description: 'A bad file name, mode or form (codes bad_name, bad_mode, bad_field, no_file, not_multipart, aborted)' },
+    413: { ...errorSchema, description: 'Larger than the FTPS size cap (too_large); nothing was stored' },
+    500: errorSchema,
+    503: errorSchema,
+    507: { ...errorSchema, description: 'Not enough storage space on the server (insufficient_storage); nothing was stored' },
   },
-} as const;
+};
 
 export function registerUploadApi(app: FastifyInstance, ctx: WebContext): void {
   app.post<{ Params: { userspace: string }; Querystring: { mode?: string } }>('/api/v1/domains/:userspace/uploads', { schema: UPLOAD_ROUTE_SCHEMA }, async (req, reply) => {

@@ -37,6 +37,7 @@ th { background: #eef0f4; }
 .pager { display: flex; gap: 1em; margin: .6em 0; }
 svg.chart { width: 100%; height: auto; max-height: 14em; background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
 code { background: #eef0f4; padding: 0 .25em; border-radius: 4px; }
+input.token { font-family: ui-monospace, monospace; }
 svg.chart .bar { fill: #9db7e0; } svg.chart .bar.failed, svg.chart .bar.refused { fill: #e6a19c; }
 svg.chart .changes { fill: none; stroke: var(--warn); stroke-width: 2; } svg.chart .dot { fill: var(--warn); }
 svg.chart .axis { stroke: var(--line); fill: var(--muted); font-size: 11px; } svg.chart text.axis { stroke: none; }

@@ -1,5 +1,5 @@
 /**
- * Limits on guessing web passwords, with the FTPS ban rules (ROSTERDROP_FTPS_BAN_*): failures per
+ * Limits on guessing web passwords, with the FTPS ban rules (ROSTERDROP_FTPS_BAN_AFTER_FAILURES and the others): failures per
  * IP count in the FTPS server's own ledger (one budget for both doors), and failures per account
  * lock that account's web sign-in for the ban's duration, whatever IP they come from (a botnet
  * gets no more guesses at one password than a single host). A lockout refuses before the password
