@@ -21,7 +21,7 @@
  *   BENCH_RESULTS_DIR   where latest.md / latest.json go (default bench/results)
  *   BENCH_TIMEOUT_S     per-operation time limit (default 7200)
  *   BENCH_VERBOSE       1 = show the children's stderr
- *   BENCH_ONLY          sync | ftps | daemon | flood | loop | api | hash, or a comma-separated list: run only these parts
+ *   BENCH_ONLY          sync | ftps | daemon | flood | loop | api | web | hash, or a comma-separated list: run only these parts
  *                       (default: all but hash, in that order; `all` adds hash). A part not run keeps its figures from the previous
  *                       latest.json, marked as carried over.
  *
@@ -33,6 +33,9 @@
  * loopback SMTP server: upload end → report mail for a small zip (BENCH_DAEMON_RUNS, default 10;
  * target < 2 s), and BENCH_DAEMON_DOMAINS (20) domains uploading at once (throughput, queue wait vs
  * sync duration, every run exactly once). See bench/README.md.
+ *
+ * The web part (bench/web-upload.ts): a BENCH_WEB_MB (1024) MiB upload through the domain page against the
+ * same file through FTPS, into the real daemon: MB/s of both, the ratio (target ≥ 0.8×) and the daemon's RSS.
  *
  * The flood part (bench/command-flood.ts): the daemon's peak RSS and another tenant's NOOP latency
  * while one connection pipelines BENCH_FLOOD_MB (32) MB of commands without reading a reply.
@@ -51,6 +54,7 @@ import type { BaselineResult } from './baseline';
 import type { FloorResult } from './floors';
 import { renderDaemonMarkdown, runDaemonBench, type DaemonReport } from './daemon';
 import { renderFloodMarkdown, runFloodBench, type FloodReport } from './command-flood';
+import { renderWebUploadMarkdown, runWebUploadBench, webUploadOptionsFromEnv, type WebUploadReport } from './web-upload';
 import { renderLoopMarkdown, runLoopBench, type LoopReport } from './event-loop';
 import { renderApiLatencyMarkdown, runApiLatencyBench, type ApiLatencyReport } from './api-latency';
 import { renderHashMarkdown, runHashBench, type HashReport } from './hash';
@@ -665,7 +669,7 @@ async function runSyncBench(): Promise<BenchReport> {
 // ------------------------------------------------------------------------------------------------
 // parts and results file
 
-const BENCH_PARTS = ['sync', 'ftps', 'daemon', 'flood', 'loop', 'api', 'hash'] as const;
+const BENCH_PARTS = ['sync', 'ftps', 'daemon', 'flood', 'loop', 'api', 'web', 'hash'] as const;
 type BenchPart = (typeof BENCH_PARTS)[number];
 
 function benchParts(): BenchPart[] {
@@ -684,6 +688,7 @@ function benchParts(): BenchPart[] {
 type ResultsFile = Partial<BenchReport> & {
   ftps?: FtpsReport | null; daemon?: DaemonReport | null; flood?: FloodReport | null; loop?: LoopReport | null; hash?: HashReport | null;
   api?: ApiLatencyReport | null;
+  web?: WebUploadReport | null;
 };
 
 function readPreviousResults(dir: string): ResultsFile | null {
@@ -712,7 +717,7 @@ function appendSection(md: string, section: string, carriedNote: string | null):
 
 function renderResults(
   parts: BenchPart[], sync: PartResult<BenchReport>, ftps: PartResult<FtpsReport>, daemon: PartResult<DaemonReport>, flood: PartResult<FloodReport>,
-  loop: PartResult<LoopReport>, hash: PartResult<HashReport>, api: PartResult<ApiLatencyReport>,
+  loop: PartResult<LoopReport>, hash: PartResult<HashReport>, api: PartResult<ApiLatencyReport>, web: PartResult<WebUploadReport>,
 ): string {
   const thisRun = `this run: BENCH_ONLY=${parts.join(',')}`;
   let md: string;
@@ -739,6 +744,9 @@ function renderResults(
   }
   if (api.report) {
     md = appendSection(md, renderApiLatencyMarkdown(api.report), api.carried ? `API latency figures carried over from the run of ${api.report.date} (${thisRun}).` : null);
+  }
+  if (web.report) {
+    md = appendSection(md, renderWebUploadMarkdown(web.report), web.carried ? `Web upload figures carried over from the run of ${web.report.date} (${thisRun}).` : null);
   }
   if (hash.report) {
     md = appendSection(md, renderHashMarkdown(hash.report), hash.carried ? `Hashing figures carried over from the run of ${hash.report.date} (${thisRun}).` : null);
@@ -838,6 +846,16 @@ async function main(): Promise<void> {
     apiCarried = true;
   }
 
+  let web: WebUploadReport | null = null;
+  let webCarried = false;
+  if (parts.includes('web')) {
+    log('web upload through the domain page vs FTPS, into the daemon');
+    web = await runWebUploadBench(webUploadOptionsFromEnv(process.env.BENCH_TMPDIR || os.tmpdir()));
+  } else if (previous?.web) {
+    web = previous.web;
+    webCarried = true;
+  }
+
   let hash: HashReport | null = null;
   let hashCarried = false;
   if (parts.includes('hash')) {
@@ -855,9 +873,9 @@ async function main(): Promise<void> {
   const md = renderResults(
     parts, { report: sync, carried: syncCarried }, { report: ftps, carried: ftpsCarried }, { report: daemon, carried: daemonCarried },
     { report: flood, carried: floodCarried }, { report: loop, carried: loopCarried }, { report: hash, carried: hashCarried },
-    { report: api, carried: apiCarried },
+    { report: api, carried: apiCarried }, { report: web, carried: webCarried },
   );
-  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon, flood, loop, hash, api };
+  const json: ResultsFile = { ...(sync ?? {}), ftps, daemon, flood, loop, hash, api, web };
   fs.mkdirSync(resultsDir, { recursive: true });
   fs.writeFileSync(path.join(resultsDir, 'latest.md'), md);
   fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);

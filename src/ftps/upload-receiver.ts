@@ -1,7 +1,7 @@
 /**
  * Receives one upload from a data socket: a hidden temp file in the target folder, size cap,
  * SHA-256 on the fly, and only on a clean end (TLS close_notify) fsync, rename into place and fsync
- * of the folder. Anything else deletes the temp file: a truncated or aborted upload never appears
+ * of the folder (web uploads share the writer: src/services/uploads.ts). Anything else deletes the temp file: a truncated or aborted upload never appears
  * under its final name (defects 7 and 16). While the upload runs, written data is flushed to disk in
  * the background (see fileWriter), so the fsync before the 226 has only the tail left to write.
  */
@@ -107,7 +107,7 @@ export async function receiveUpload(data: DataSocket, opts: ReceiveOptions): Pro
  */
 const WRITEBACK_EVERY_BYTES = 32 << 20;
 
-interface FileWriter {
+export interface FileWriter {
   stream: Writable;
   /** why the upload cannot be stored, once a write failed */
   failure(): UploadError | null;
@@ -115,7 +115,7 @@ interface FileWriter {
   idle(): Promise<void>;
 }
 
-function fileWriter(file: FileHandle): FileWriter {
+export function fileWriter(file: FileHandle): FileWriter {
   let unflushed = 0;
   let flushing: Promise<void> | null = null;
   let flushError: unknown = null;
@@ -194,7 +194,7 @@ function remainder(buffers: Buffer[], n: number): Buffer[] {
   return out;
 }
 
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     await handle.sync();

@@ -1,7 +1,8 @@
 /** The sync engine's public contract: what callers (CLI, daemon, bench) hand in and get back. */
 import type { SyncIssue } from '../oneroster/issues';
 
-export type SyncSource = 'cli' | 'ftps' | 'watcher' | 'bench' | 'test';
+/** where a run came from; `web` = the domain page's upload form, `api` = POST /api/v1/domains/{userspace}/uploads */
+export type SyncSource = 'cli' | 'ftps' | 'watcher' | 'web' | 'api' | 'bench' | 'test';
 /**
  * `held`: over the safety threshold, or autoCommit off: nothing changed, the upload is kept and the
  * run waits for an administrator's approval (src/services/held-runs.ts). `refused` is what such a

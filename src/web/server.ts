@@ -31,6 +31,8 @@ import { registerApiRuns } from './api/runs';
 import { AJV_OPTIONS, schemaErrorFormatter } from './api/validation';
 import { registerHealth } from './ops/health';
 import { registerMetrics } from './ops/metrics';
+import { registerDomainPage } from './pages/domain';
+import { registerUploadApi } from './api/uploads';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -111,6 +113,8 @@ export async function buildWebApp(ctx: WebContext, opts: WebServerOptions): Prom
   registerApiRuns(app, ctx);
   registerHealth(app, ctx);
   registerMetrics(app, ctx);
+  registerDomainPage(app, ctx);
+  registerUploadApi(app, ctx);
   return app;
 }
 

@@ -45,5 +45,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 section.card > h2:first-child { margin-top: 0; }
 ul.runs { margin: 0; padding-left: 1.2em; } .domain h3 { margin: 0 0 .4em; font-size: 1.05em; }
 input.token { font-family: ui-monospace, monospace; }
+svg.chart .bar { fill: #9db7e0; } svg.chart .bar.failed, svg.chart .bar.refused { fill: #e6a19c; }
+svg.chart .changes { fill: none; stroke: var(--warn); stroke-width: 2; } svg.chart .dot { fill: var(--warn); }
+svg.chart .axis { stroke: var(--line); fill: var(--muted); font-size: 11px; } svg.chart text.axis { stroke: none; }
 @media (max-width: 40em) { main { padding: .6em; } th, td { padding: .3em; } }
 `;
