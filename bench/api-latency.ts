@@ -22,7 +22,6 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from 'pg';
 import { loadDaemonSettings } from '../src/config/daemon';
 import { openDatabase } from '../src/db/data-source';
 import { createDomain } from '../src/db/domains';
@@ -35,6 +34,7 @@ import { createApiToken } from '../src/web/auth/api-tokens';
 import { freePort } from './ftps-upload';
 import { generateRoster } from './generate';
 import { onInterrupt } from './interrupt';
+import { adminQuery } from './pg-admin';
 import { fmtNum, mdTable, redact } from './markdown';
 
 type Db = 'postgres' | 'sqlite';
@@ -242,12 +242,6 @@ export async function runApiLatencyBench(opts: { tmpBase: string; adminUrl: stri
     off();
   }
   return report;
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const c = new Client(url);
-  await c.connect();
-  try { await c.query(sql); } finally { await c.end(); }
 }
 
 export function renderApiLatencyMarkdown(r: ApiLatencyReport): string {

@@ -17,7 +17,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from 'pg';
 import { loadDaemonSettings } from '../src/config/daemon';
 import { openDatabase } from '../src/db/data-source';
 import { createDomain } from '../src/db/domains';
@@ -27,6 +26,7 @@ import { SyncEngine } from '../src/sync/engine';
 import { silentLogger } from '../src/util/logger';
 import { freePort } from './ftps-upload';
 import { generateRoster } from './generate';
+import { adminQuery } from './pg-admin';
 import { fmtNum, mdTable, redact } from './markdown';
 
 export type LoopEngine = 'worker' | 'main-thread';
@@ -133,12 +133,6 @@ export async function runLoopBench(opts: { tmpBase: string; adminUrl: string; db
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   return report;
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const c = new Client(url);
-  await c.connect();
-  try { await c.query(sql); } finally { await c.end(); }
 }
 
 export function renderLoopMarkdown(r: LoopReport): string {

@@ -8,6 +8,7 @@ import { LmsAuthenticator } from '../ftps/lms-authenticator';
 import type { UploadIntake } from '../queue/intake';
 import type { Logger } from '../util/logger';
 import { LoginGuard } from '../web/auth/login-guard';
+import { PrincipalCache } from '../web/auth/principal';
 import { SessionStore } from '../web/auth/sessions';
 import { startWebServer, type WebServer } from '../web/server';
 import type { FtpsService } from './ftps-service';
@@ -21,7 +22,7 @@ export async function startWebService(ds: DataSource, settings: DaemonSettings, 
   const tls = web.trustProxy ? null : { ...parts.ftps.tls(), minVersion: settings.ftps.minTlsVersion };
   if (!tls) logger.warn('web admin on plain HTTP (ROSTERDROP_HTTP_TRUST_PROXY=true): only behind a proxy that terminates TLS');
   const server = await startWebServer({
-    ds, settings: web, logger, sessions,
+    ds, settings: web, logger, sessions, principals: new PrincipalCache(ds, web.operators),
     authenticator: new LmsAuthenticator(ds),
     guard: new LoginGuard(settings.ftps.login, parts.ftps.server.admission),
     login: settings.ftps.login,

@@ -5,6 +5,7 @@ import type { UploadIntake } from '../queue/intake';
 import type { Logger } from '../util/logger';
 import type { LoginGuard } from './auth/login-guard';
 import type { SessionStore } from './auth/sessions';
+import type { PrincipalCache } from './auth/principal';
 import type { Authenticator, LoginLimits } from '../ftps/types';
 
 export interface WebContext {
@@ -13,6 +14,8 @@ export interface WebContext {
   logger: Logger;
   authenticator: Authenticator;
   sessions: SessionStore;
+  /** principals of API tokens, read again every 2 s (pages always read them fresh) */
+  principals: PrincipalCache;
   guard: LoginGuard;
   login: LoginLimits;
   /** the FTPS drop folder root: web uploads land where FTPS uploads do */

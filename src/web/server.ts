@@ -144,7 +144,7 @@ async function authenticateApi(ctx: WebContext, req: FastifyRequest, reply: Fast
     const session = await ctx.sessions.find(req.cookies[SESSION_COOKIE]);
     userId = session?.userId ?? null;
   }
-  const principal = userId === null ? null : await principalOf(ctx.ds, userId, ctx.settings.operators);
+  const principal = userId === null ? null : await ctx.principals.get(userId);
   if (!principal) {
     await reply.code(401).header('WWW-Authenticate', 'Bearer realm="rosterdrop"').send({ error: 'unauthorized', message: 'a valid API token is required: Authorization: Bearer <token>' });
     return;

@@ -17,6 +17,7 @@ import type { LoginLimits } from '../../src/ftps/types';
 import { loadTlsMaterial } from '../../src/ftps/tls-material';
 import { UploadIntake } from '../../src/queue/intake';
 import { LoginGuard } from '../../src/web/auth/login-guard';
+import { PrincipalCache } from '../../src/web/auth/principal';
 import { SessionStore } from '../../src/web/auth/sessions';
 import type { WebContext } from '../../src/web/context';
 import { buildWebApp, startWebServer, type WebServer } from '../../src/web/server';
@@ -81,6 +82,7 @@ export function webContext(ds: DataSource, o: { dataDir: string; dropRoot: strin
     ds, settings, logger, login,
     authenticator: new LmsAuthenticator(ds),
     sessions: new SessionStore(ds, { idleMs: settings.sessionIdleMs, maxMs: settings.sessionMaxMs }),
+    principals: new PrincipalCache(ds, settings.operators),
     guard: new LoginGuard(login, new Admission({ maxConnections: 1000, maxConnectionsPerIp: 1000 }, login)),
     dropRoot: o.dropRoot, maxUploadBytes: 64 * 1024 * 1024,
     intake: new UploadIntake(ds, { dropRoot: o.dropRoot, queueDir: path.join(o.dataDir, 'queue') }, logger, () => undefined),

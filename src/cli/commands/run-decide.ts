@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import type { SyncResult } from '../../sync/types';
 import { CliError, EXIT, syncExitCode, type ExitCode } from '../errors';
 import type { CliContext } from '../context';
+import { stopOnSignals } from '../stop-signals';
 import { wholeNumber } from './common';
 
 interface DecideOptions { json?: boolean; showIssues: number; by?: string }
@@ -54,13 +55,7 @@ export function registerRunDecisions(run: Command, cli: CliContext): void {
             if (err instanceof held.HeldRunError) throw new CliError(err.message);
             throw err;
           }
-          const stop = new AbortController();
-          const onSignal = (signal: NodeJS.Signals): void => {
-            if (stop.signal.aborted) process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
-            process.stderr.write(`${signal}: stopping the sync (again to quit at once)…\n`);
-            stop.abort(signal);
-          };
-          process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+          const stop = stopOnSignals();
           let result: SyncResult;
           try {
             result = await new SyncEngine(ds, { logger }).run({
@@ -73,12 +68,11 @@ export function registerRunDecisions(run: Command, cli: CliContext): void {
               },
             });
           } finally {
-            process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+            stop.dispose();
           }
           await held.finishApprovedUpload(ds, runId, claimed.zipPath, path.join(defaultDataDir(cli.env), 'archive'), result.status, result.passwordsLeft ?? 0)
             .catch((err: unknown) => cli.err(`could not archive ${claimed.zipPath}: ${(err as Error).message}`));
-          if (stop.signal.aborted && (result.status === 'failed' || result.passwordsLeft)) return stop.signal.reason === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
-          return syncExitCode(result.status, result.issues, result.issueTotals.error, true);
+          return stop.exitCode(result) ?? syncExitCode(result.status, result.issues, result.issueTotals.error, true);
         } finally {
           await unlock();
         }

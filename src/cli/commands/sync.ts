@@ -7,6 +7,7 @@ import type { SyncProgress, SyncResult } from '../../sync/types';
 import { CliError, EXIT, syncExitCode, type ExitCode } from '../errors';
 import type { CliContext } from '../context';
 import { ProgressBar } from '../progress';
+import { stopOnSignals } from '../stop-signals';
 import { wholeNumber } from './common';
 
 interface SyncOptions {
@@ -81,16 +82,7 @@ export function registerSync(program: Command, cli: CliContext): void {
           else cli.out(renderReport(report, opts.showIssues));
           if (r.passwordsPending && !opts.json) process.stderr.write(`hashing ${r.passwordsPending} new users' passwords…\n`);
         };
-        // The first Ctrl-C or SIGTERM stops the sync cleanly (rolled back and recorded, or password
-        // hashing stopped after the commit); a second one quits at once.
-        const stop = new AbortController();
-        const onSignal = (signal: NodeJS.Signals): void => {
-          bar?.clear();
-          if (stop.signal.aborted) process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
-          process.stderr.write(`${signal}: stopping the sync (again to quit at once)…\n`);
-          stop.abort(signal);
-        };
-        process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+        const stop = stopOnSignals(() => bar?.clear());
         let result: SyncResult;
         try {
           const engine = new SyncEngine(ds, { logger });
@@ -101,7 +93,7 @@ export function registerSync(program: Command, cli: CliContext): void {
             onResult,
           });
         } finally {
-          process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+          stop.dispose();
           bar?.stop();
           cli.beforeLog = null;
         }
@@ -119,11 +111,7 @@ export function registerSync(program: Command, cli: CliContext): void {
           process.stderr.write(`${result.passwordsLeft} of ${result.passwordsPending} new users have no password yet ` +
             `(hashing was stopped); the daemon (\`rosterdrop serve\`) resumes it from ${zip}, as long as the file stays there: within a minute when it is running, else when it next starts\n`);
         }
-        // a signal that came too late to stop anything (after the commit, with nothing left to hash) changes nothing
-        if (stop.signal.aborted && (result.status === 'failed' || result.passwordsLeft)) {
-          return stop.signal.reason === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
-        }
-        return syncExitCode(result.status, result.issues, result.issueTotals.error, !!opts.force);
+        return stop.exitCode(result) ?? syncExitCode(result.status, result.issues, result.issueTotals.error, !!opts.force);
       }
     }));
 }

@@ -20,8 +20,11 @@ export async function userOfToken(ds: DataSource, token: string, now: Date = new
   const repo = ds.getRepository(ApiToken);
   const row = await repo.findOneBy({ tokenHash: sha256Hex(token), revokedAt: IsNull() });
   if (!row) return null;
-  // at most once a minute: scripts that poll must not turn every read into a write
-  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) await repo.update({ id: row.id }, { lastUsedAt: now });
+  // At most once a minute: scripts that poll must not turn every read into a write. Not awaited: on
+  // the embedded database a running sync holds the write lock, and a read must not wait for it.
+  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
+    repo.update({ id: row.id }, { lastUsedAt: now }).catch(() => undefined);
+  }
   return row.userId;
 }
 

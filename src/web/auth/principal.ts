@@ -35,6 +35,27 @@ export async function principalOf(ds: DataSource, userId: number, operators: rea
   return { login, userId: user.id, home: home.userspace, domains: operator ? null : [home.userspace, ...descendants(all, home.id)] };
 }
 
+/**
+ * Principals for a couple of seconds: a script polling a run sends many requests a second, and
+ * each would otherwise read the user and the whole domain tree again. A role taken away or a
+ * domain moved is seen within `ttlMs`; sign-in itself never uses the cache.
+ */
+export class PrincipalCache {
+  private readonly entries = new Map<number, { at: number; principal: Principal | null }>();
+
+  constructor(private readonly ds: DataSource, private readonly operators: readonly string[], private readonly ttlMs = 2000, private readonly now: () => number = Date.now) {}
+
+  async get(userId: number): Promise<Principal | null> {
+    const t = this.now();
+    const hit = this.entries.get(userId);
+    if (hit && t - hit.at < this.ttlMs) return hit.principal;
+    const principal = await principalOf(this.ds, userId, this.operators);
+    if (this.entries.size >= 10_000) this.entries.clear(); // bounded: at worst everyone is read again
+    this.entries.set(userId, { at: t, principal });
+    return principal;
+  }
+}
+
 /** The domain `userspace` if the principal may see it; null answers 404. */
 export async function visibleDomain(ds: DataSource, principal: Principal, userspace: string): Promise<Domain | null> {
   if (!canSee(principal, userspace)) return null;

@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DURATION_BUCKETS_S, RunMetrics, type MetricsSnapshot } from '../../services/run-metrics';
 import { userOfToken } from '../auth/api-tokens';
-import { principalOf, type Principal } from '../auth/principal';
+import type { Principal } from '../auth/principal';
 import { SESSION_COOKIE } from '../auth/sessions';
 import type { WebContext } from '../context';
 
@@ -44,7 +44,7 @@ async function askingPrincipal(ctx: WebContext, req: FastifyRequest): Promise<Pr
   let userId: number | null = null;
   if (header?.startsWith('Bearer ')) userId = await userOfToken(ctx.ds, header.slice(7).trim());
   else if (!header) userId = (await ctx.sessions.find(req.cookies[SESSION_COOKIE]))?.userId ?? null;
-  return userId === null ? null : principalOf(ctx.ds, userId, ctx.settings.operators);
+  return userId === null ? null : ctx.principals.get(userId);
 }
 
 /** One scrape's rosterdrop_* metrics. */
