@@ -4,7 +4,8 @@
  * browser fails the suite; elsewhere it is said loudly and the browser tests skip.
  */
 import fs from 'node:fs';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { PASSWORD } from './web';
 
 const CANDIDATES = [
   process.env.ROSTERDROP_TEST_CHROMIUM,
@@ -35,4 +36,13 @@ export async function launchBrowser(): Promise<Browser> {
 /** A fresh browser profile that accepts the daemon's self-signed certificate, as an admin who clicked through. */
 export function newContext(browser: Browser): Promise<BrowserContext> {
   return browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
+}
+
+/** Signs in through the form, by its labels, and waits for the overview. */
+export async function signIn(page: Page, url: string, login: string, password = PASSWORD): Promise<void> {
+  await page.goto(`${url}/login`);
+  await page.getByLabel('Login').fill(login);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
 }

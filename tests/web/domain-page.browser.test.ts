@@ -14,7 +14,7 @@ import { startDaemon, type Daemon } from '../../src/daemon/daemon';
 import { createDomain } from '../../src/db/domains';
 import { SyncRun } from '../../src/db/entities';
 import { createUser } from '../../src/db/users';
-import { browserSkip, launchBrowser, newContext } from '../helpers/browser';
+import { browserSkip, launchBrowser, newContext, signIn as signInAs } from '../helpers/browser';
 import { freePort } from '../helpers/daemon';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
 import { memoryLogger } from '../helpers/memory-logger';
@@ -54,11 +54,7 @@ describe('domain page in a browser', { skip: browserSkip() }, () => {
 
   async function signIn(login: string): Promise<Page> {
     const page = await (await newContext(browser)).newPage();
-    await page.goto(`${base}/login`);
-    await page.getByLabel('Login').fill(login);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/`);
+    await signInAs(page, base, login);
     return page;
   }
 

@@ -10,21 +10,13 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { SyncRun } from '../../src/db/entities';
 import { emptyCounts, type SyncCounts } from '../../src/sync/types';
-import { browserSkip, launchBrowser, newContext } from '../helpers/browser';
+import { browserSkip, launchBrowser, newContext, signIn } from '../helpers/browser';
 import { REPO_ROOT } from '../helpers/paths';
 import { insertIssues, insertRun, type IssueSpec } from '../helpers/runs';
-import { DISTRICT_ADMIN, OTHER_ADMIN, PASSWORD, startHttps, webFixture, type WebFixture } from '../helpers/web';
+import { DISTRICT_ADMIN, OTHER_ADMIN, startHttps, webFixture, type WebFixture } from '../helpers/web';
 import type { WebServer } from '../../src/web/server';
 
 const ISSUES = 2400;
-
-async function signIn(page: Page, url: string, login: string): Promise<void> {
-  await page.goto(`${url}/login`);
-  await page.getByLabel('Login').fill(login);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-}
 
 /** Issues as a real district's file produces them: a few errors, many warnings, some info. */
 function realisticIssue(i: number): IssueSpec {

@@ -4,21 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { SettingsChange } from '../../src/db/entities';
 import { loadSettings } from '../../src/db/settings-store';
 import { DEFAULT_SETTINGS } from '../../src/sync/settings';
-import { browserSkip, launchBrowser, newContext } from '../helpers/browser';
-import { DISTRICT_ADMIN, PASSWORD, startHttps, webFixture, type WebFixture } from '../helpers/web';
+import { browserSkip, launchBrowser, newContext, signIn } from '../helpers/browser';
+import { DISTRICT_ADMIN, startHttps, webFixture, type WebFixture } from '../helpers/web';
 import type { WebServer } from '../../src/web/server';
-
-async function signIn(page: Page, url: string, login: string): Promise<void> {
-  await page.goto(`${url}/login`);
-  await page.getByLabel('Login').fill(login);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-}
 
 describe('settings page in a browser', { skip: browserSkip() }, () => {
   let f: WebFixture;

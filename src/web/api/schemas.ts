@@ -81,9 +81,16 @@ export const runSchema = {
     issues: { type: 'array', items: issueSchema },
     heldRemovals: { ...nullable('integer'), description: 'a held run: how many removals and deactivations it lists; else null' },
     decision: {
-      type: ['object', 'null'], description: 'who approved or discarded a held run, and when; null when nobody decided',
-      properties: { by: { type: 'string' }, at: { ...nullable('string'), format: 'date-time' }, approved: { type: 'boolean' } },
-      required: ['by', 'at', 'approved'],
+      description: 'who approved or discarded a held run, and when; null when nobody decided',
+      // anyOf, not type: ['object', 'null']: Ajv's strict mode wants `properties` under a plain object type
+      anyOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          properties: { by: { type: 'string' }, at: { ...nullable('string'), format: 'date-time' }, approved: { type: 'boolean' } },
+          required: ['by', 'at', 'approved'],
+        },
+      ],
     },
   },
   required: ['runId', 'domain', 'file', 'sha256', 'status', 'mode', 'forced', 'source', 'message', 'startedAt', 'finishedAt',
