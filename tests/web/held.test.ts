@@ -170,6 +170,16 @@ for (const kind of databaseKinds()) {
       assert.doesNotMatch(page.body, /data-live-src/);
     });
 
+    it('answers 409 when a held run\'s upload is not kept, with the service\'s reason', async () => {
+      const run = await heldRun(f.domains.district.id);
+      await f.ds.getRepository(SyncRun).update({ id: run.id }, { heldPath: null });
+      await admin.get(`/runs/${run.id}`);
+      const res = await admin.post(`/runs/${run.id}`, { action: 'approve' });
+      assert.equal(res.statusCode, 409);
+      assert.match(res.body, new RegExp(`Nothing was done: run ${run.id} is held, but its upload is not kept: upload the file again\\.`));
+      assert.equal(wakes, 0);
+    });
+
     it('says when a held run expired', async () => {
       const run = await insertRun(f.ds, f.domains.district.id, { status: 'expired', decidedAt: new Date('2026-12-09T10:00:00Z'), message: 'expired: nobody approved it within 7 days; nothing was changed' });
       const page = await admin.get(`/runs/${run.id}`);

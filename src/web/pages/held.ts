@@ -23,7 +23,9 @@ export function decidedNotice(decided: string | undefined): Html {
 }
 
 /** The notice when the run is no longer held (someone else decided, it expired, …): HTTP 409. */
-export function notHeldNotice(run: SyncRun, action: HeldAction): Html {
+export function notHeldNotice(run: SyncRun, action: HeldAction, reason: string): Html {
+  // still held but its upload is gone (kept nowhere): the service's sentence says what to do
+  if (run.status === 'held') return notice('error', `Nothing was done: ${reason}.`);
   const what = run.status === 'discarded' ? 'discarded' : run.approved ? 'approved' : 'decided';
   const by = run.decidedBy ? `; ${what} by ${run.decidedBy}` : '';
   return notice('error', `Nothing was done: the run is no longer held for review (it is ${run.status.replace(/_/g, ' ')}${by}), so it cannot be ${action === 'approve' ? 'approved' : 'discarded'} any more.`);

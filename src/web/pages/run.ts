@@ -53,7 +53,7 @@ export function registerRunPage(app: FastifyInstance, ctx: WebContext): void {
       // decided by someone else meanwhile, expired, …: the page as it is now, saying so
       const now = await load(req);
       if (!now) return notFound(req, reply);
-      return runPage(ctx, req, reply, now, {}, notHeldNotice(now.run, action), 409);
+      return runPage(ctx, req, reply, now, {}, notHeldNotice(now.run, action, err.message), 409);
     }
     return reply.redirect(`/runs/${found.run.id}?decided=${action === 'approve' ? 'approved' : 'discarded'}`, 303);
   });
