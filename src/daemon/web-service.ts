@@ -27,7 +27,7 @@ export async function startWebService(ds: DataSource, settings: DaemonSettings, 
     guard: new LoginGuard(settings.ftps.login, parts.ftps.server.admission),
     login: settings.ftps.login,
     dropRoot: settings.dropRoot, maxUploadBytes: settings.ftps.maxUploadBytes,
-    intake: parts.intake, wakeQueue: parts.wake,
+    intake: parts.intake, wakeQueue: parts.wake, heldDays: settings.heldDays,
     ftpsListening: () => parts.ftps.server.listening,
   }, { tls });
   // expired sessions are refused when used; this only keeps the table small

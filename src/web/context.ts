@@ -23,6 +23,8 @@ export interface WebContext {
   /** the FTPS upload size cap, the web's too */
   maxUploadBytes: number;
   intake: UploadIntake;
+  /** ROSTERDROP_HELD_DAYS: a held run's page says when it expires */
+  heldDays: number;
   /** wakes the queue (a held run approved, …) */
   wakeQueue: () => void;
   /** for /readyz */

@@ -33,6 +33,7 @@ import { registerHealth } from './ops/health';
 import { registerMetrics } from './ops/metrics';
 import { registerDomainPage } from './pages/domain';
 import { registerUploadApi } from './api/uploads';
+import { registerHeldApi } from './api/held';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -115,6 +116,7 @@ export async function buildWebApp(ctx: WebContext, opts: WebServerOptions): Prom
   registerMetrics(app, ctx);
   registerDomainPage(app, ctx);
   registerUploadApi(app, ctx);
+  registerHeldApi(app, ctx);
   return app;
 }
 

@@ -87,6 +87,7 @@ export function webContext(ds: DataSource, o: { dataDir: string; dropRoot: strin
     dropRoot: o.dropRoot, maxUploadBytes: 64 * 1024 * 1024,
     intake: new UploadIntake(ds, { dropRoot: o.dropRoot, queueDir: path.join(o.dataDir, 'queue') }, logger, () => undefined),
     wakeQueue: () => undefined,
+    heldDays: 7,
     ftpsListening: () => true,
   };
 }

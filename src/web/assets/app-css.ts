@@ -48,5 +48,7 @@ input.token { font-family: ui-monospace, monospace; }
 svg.chart .bar { fill: #9db7e0; } svg.chart .bar.failed, svg.chart .bar.refused { fill: #e6a19c; }
 svg.chart .changes { fill: none; stroke: var(--warn); stroke-width: 2; } svg.chart .dot { fill: var(--warn); }
 svg.chart .axis { stroke: var(--line); fill: var(--muted); font-size: 11px; } svg.chart text.axis { stroke: none; }
+.held-box { border-color: var(--warn); background: #fffaf0; } .decide { display: flex; gap: 1em; flex-wrap: wrap; }
+.status.discarded, .status.expired { background: #e6e8ee; color: var(--muted); }
 @media (max-width: 40em) { main { padding: .6em; } th, td { padding: .3em; } }
 `;

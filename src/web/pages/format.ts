@@ -22,7 +22,7 @@ export function duration(ms: number | null | undefined): string {
 
 const STATUS_WORDS: Record<string, string> = {
   succeeded: 'succeeded', completed_with_errors: 'completed with errors', failed: 'failed', refused: 'refused',
-  validated: 'validated', queued: 'queued', running: 'running', skipped: 'skipped', held: 'held',
+  validated: 'validated', queued: 'queued', running: 'running', skipped: 'skipped', held: 'held', discarded: 'discarded', expired: 'expired',
 };
 
 export function statusBadge(status: string): Html {

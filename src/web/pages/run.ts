@@ -1,13 +1,15 @@
 /**
  * `/runs/{id}`: one run — status, source, file, timings, counts per entity and action, and its
  * issues in a table filtered and paged in SQL, with the issues CSV streamed from the database.
- * While the run is queued or running, `/runs/{id}/live` is the part the page keeps fresh.
+ * While the run is queued or running, `/runs/{id}/live` is the part the page keeps fresh. A held
+ * run shows its removals and the "Approve" / "Discard" forms (held.ts), which post to `/runs/{id}`.
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Domain, SyncRun } from '../../db/entities';
 import { issuesCsvStream } from '../../report/issues-csv';
 import { issueFacets, issuePage, issuesInBatches, isSeverity, SEVERITIES, type IssueFilter } from '../../services/run-issues';
+import { HeldRunError } from '../../services/held-runs';
 import { queuedBefore, runForViewer } from '../../services/runs';
 import { ACTIONS, ENTITY_KINDS } from '../../sync/types';
 import type { Principal } from '../auth/principal';
@@ -15,10 +17,13 @@ import type { WebContext } from '../context';
 import { html, type Html } from '../html';
 import { notice, page } from '../layout';
 import { notFound } from '../server';
+import { decideHeldRun, isHeldAction } from '../held-decision';
+import { decidedNotice, decisionText, heldBox, notHeldNotice, type RemovalQuery } from './held';
 import { countsOf, duration, issuesSummary, statusBadge, timingsOf, when } from './format';
 
 interface RunParams { id: string }
 interface IssueQuery { severity?: string; file?: string; code?: string; page?: string }
+interface RunQuery extends IssueQuery, RemovalQuery { decided?: string }
 
 const ACTIVE = new Set(['queued', 'running']);
 
@@ -26,19 +31,31 @@ export function registerRunPage(app: FastifyInstance, ctx: WebContext): void {
   const load = async (req: FastifyRequest<{ Params: RunParams }>) =>
     /^\d{1,12}$/.test(req.params.id) ? runForViewer(ctx.ds, req.principal as Principal, Number(req.params.id)) : null;
 
-  app.get<{ Params: RunParams; Querystring: IssueQuery }>('/runs/:id', async (req, reply) => {
+  app.get<{ Params: RunParams; Querystring: RunQuery }>('/runs/:id', async (req, reply) => {
     const found = await load(req);
     if (!found) return notFound(req, reply);
-    const { run, domain } = found;
-    const q = req.query;
-    const badSeverity = q.severity && !isSeverity(q.severity) ? q.severity : null;
-    const filter: IssueFilter = { severity: isSeverity(q.severity) ? q.severity : undefined, file: q.file || undefined, code: q.code || undefined };
-    const body = html`
-${ACTIVE.has(run.status) ? await liveStatus(ctx, run) : html``}
-${details(run, domain)}
-${countsTable(run)}
-${await issuesSection(ctx, run, filter, Number(q.page ?? 1), badSeverity)}`;
-    return htmlPage(reply, req, `Run #${run.id}`, domain, body);
+    return runPage(ctx, req, reply, found, req.query, decidedNotice(req.query.decided));
+  });
+
+  // "Approve" / "Discard" of a held run post here (the page's own path), then redirect (PRG)
+  app.post<{ Params: RunParams; Body: { action?: string } }>('/runs/:id', async (req, reply) => {
+    const found = await load(req);
+    if (!found) return notFound(req, reply);
+    const action = req.body?.action;
+    if (!isHeldAction(action)) {
+      return runPage(ctx, req, reply, found, {}, notice('error', `Unknown action "${action ?? ''}": the form sends approve or discard.`), 400);
+    }
+    try {
+      await decideHeldRun(ctx, found.run, action, (req.principal as Principal).login);
+    } catch (err) {
+      if (!(err instanceof HeldRunError)) throw err;
+      if (err.reason === 'unknown') return notFound(req, reply);
+      // decided by someone else meanwhile, expired, …: the page as it is now, saying so
+      const now = await load(req);
+      if (!now) return notFound(req, reply);
+      return runPage(ctx, req, reply, now, {}, notHeldNotice(now.run, action, err.message), 409);
+    }
+    return reply.redirect(`/runs/${found.run.id}?decided=${action === 'approve' ? 'approved' : 'discarded'}`, 303);
   });
 
   app.get<{ Params: RunParams }>('/runs/:id/live', async (req, reply) => {
@@ -56,6 +73,20 @@ ${await issuesSection(ctx, run, filter, Number(q.page ?? 1), badSeverity)}`;
     // read from the database a batch at a time as the client takes it: 10,000 issues never sit in memory at once
     return reply.send(Readable.from(issuesCsvStream(issuesInBatches(ctx.ds, found.run.id, filter))));
   });
+}
+
+async function runPage(ctx: WebContext, req: FastifyRequest, reply: FastifyReply, found: { run: SyncRun; domain: Domain }, q: RunQuery,
+  top: Html, status = 200): Promise<FastifyReply> {
+  const { run, domain } = found;
+  const badSeverity = q.severity && !isSeverity(q.severity) ? q.severity : null;
+  const filter: IssueFilter = { severity: isSeverity(q.severity) ? q.severity : undefined, file: q.file || undefined, code: q.code || undefined };
+  const body = html`${top}
+${ACTIVE.has(run.status) ? await liveStatus(ctx, run) : html``}
+${run.status === 'held' ? await heldBox(ctx, run, q, req.webSession?.csrfToken ?? '') : html``}
+${details(run, domain)}
+${countsTable(run)}
+${await issuesSection(ctx, run, filter, Number(q.page ?? 1), badSeverity)}`;
+  return htmlPage(reply.code(status), req, `Run #${run.id}`, domain, body);
 }
 
 function htmlPage(reply: FastifyReply, req: FastifyRequest, title: string, domain: Domain, body: Html): FastifyReply {
@@ -86,6 +117,7 @@ async function liveStatus(ctx: WebContext, run: SyncRun): Promise<Html> {
 
 function details(run: SyncRun, domain: Domain): Html {
   const timings = Object.entries(timingsOf(run));
+  const decision = decisionText(run);
   const mode = run.mode === 'validate' ? 'validation only' : run.forced ? 'apply, forced past the safety threshold' : 'apply';
   return html`<section class="card"><dl class="facts">
   <dt>Status</dt><dd>${statusBadge(run.status)}</dd>
@@ -95,6 +127,7 @@ function details(run: SyncRun, domain: Domain): Html {
   <dt>Uploaded by</dt><dd>${run.uploadedBy ?? html`<span class="muted">unknown</span>`}</dd>
   <dt>Mode</dt><dd>${mode}</dd>
   <dt>Message</dt><dd>${run.message || html`<span class="muted">–</span>`}</dd>
+  ${decision ? html`<dt>Decision</dt><dd id="run-decision">${decision}</dd>` : ''}
   <dt>Queued</dt><dd>${when(run.createdAt)}</dd>
   <dt>Started</dt><dd>${when(run.startedAt)}</dd>
   <dt>Finished</dt><dd>${when(run.finishedAt)}</dd>
