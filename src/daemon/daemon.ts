@@ -101,7 +101,7 @@ export async function startDaemon(ds: DataSource, settings: DaemonSettings, logg
       // fails (database down), the file is safe in the folder and the next sweep queues it.
       accept: (u) => take(u.path, { source: 'ftps', uploadedBy: u.login, sha256: u.sha256, size: u.size }),
     }, logger);
-    web = await startWebService(ds, settings, { ftps, intake, wake: () => runner.wake() }, logger.child({ component: 'web' }));
+    web = await startWebService(ds, settings, { ftps, intake, wake: () => runner.wake(), syncing: () => runner.busy }, logger.child({ component: 'web' }));
   } catch (err) {
     // a half-started daemon must not go on working on a database its caller is about to close
     await ftps?.stop().catch(() => undefined);

@@ -117,6 +117,11 @@ export class SyncRunner {
   }
 
   /** Look for work now (an upload was queued, a run ended). */
+  /** a sync (or its password hashing) is running in this daemon */
+  get busy(): boolean {
+    return this.running.size > 0 || this.hashing.size > 0;
+  }
+
   wake(): void {
     if (this.stopping) return;
     if (this.pumping) {

@@ -6,6 +6,7 @@ import type { Logger } from '../util/logger';
 import type { LoginGuard } from './auth/login-guard';
 import type { SessionStore } from './auth/sessions';
 import type { PrincipalCache } from './auth/principal';
+import type { Touches } from './auth/touches';
 import type { Authenticator, LoginLimits } from '../ftps/types';
 
 export interface WebContext {
@@ -16,6 +17,8 @@ export interface WebContext {
   sessions: SessionStore;
   /** principals of API tokens, read again every 2 s (pages always read them fresh) */
   principals: PrincipalCache;
+  /** API tokens' last uses, by token id, written in the background */
+  tokenTouches: Touches<number>;
   guard: LoginGuard;
   login: LoginLimits;
   /** the FTPS drop folder root: web uploads land where FTPS uploads do */

@@ -140,7 +140,7 @@ async function authenticateApi(ctx: WebContext, req: FastifyRequest, reply: Fast
   const header = req.headers.authorization;
   let userId: number | null = null;
   if (header?.startsWith('Bearer ')) {
-    userId = await userOfToken(ctx.ds, header.slice(7).trim());
+    userId = await userOfToken(ctx.ds, header.slice(7).trim(), new Date(), ctx.tokenTouches);
   } else if (!header && (req.method === 'GET' || req.method === 'HEAD')) {
     // the pages' live parts read the API with the session cookie; changes need a token
     const session = await ctx.sessions.find(req.cookies[SESSION_COOKIE]);

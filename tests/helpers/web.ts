@@ -19,6 +19,8 @@ import { UploadIntake } from '../../src/queue/intake';
 import { LoginGuard } from '../../src/web/auth/login-guard';
 import { PrincipalCache } from '../../src/web/auth/principal';
 import { SessionStore } from '../../src/web/auth/sessions';
+import { touchApiToken } from '../../src/web/auth/api-tokens';
+import { Touches } from '../../src/web/auth/touches';
 import type { WebContext } from '../../src/web/context';
 import { buildWebApp, startWebServer, type WebServer } from '../../src/web/server';
 import { openTestDatabase, type DbKind, type TestDatabase } from './db';
@@ -83,6 +85,7 @@ export function webContext(ds: DataSource, o: { dataDir: string; dropRoot: strin
     authenticator: new LmsAuthenticator(ds),
     sessions: new SessionStore(ds, { idleMs: settings.sessionIdleMs, maxMs: settings.sessionMaxMs }),
     principals: new PrincipalCache(ds, settings.operators),
+    tokenTouches: new Touches<number>((id, at) => touchApiToken(ds, id, at)),
     guard: new LoginGuard(login, new Admission({ maxConnections: 1000, maxConnectionsPerIp: 1000 }, login)),
     dropRoot: o.dropRoot, maxUploadBytes: 64 * 1024 * 1024,
     intake: new UploadIntake(ds, { dropRoot: o.dropRoot, queueDir: path.join(o.dataDir, 'queue') }, logger, () => undefined),

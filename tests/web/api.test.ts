@@ -266,6 +266,8 @@ for (const kind of databaseKinds()) {
         assert.deepEqual(JSON.parse(ok.body), syncJson);
         assert.equal((await httpsRequest(`${server.url}/api/v1/runs/${districtRun}`)).status, 401);
         assert.equal((await httpsRequest(`${server.url}/api/v1/runs/${otherRun}`, { headers: bearer(token) })).status, 404);
+        assert.equal((await f.ds.getRepository(ApiToken).findOneByOrFail({ name: 'sis export' })).lastUsedAt, null, 'no write on the request path');
+        await f.ctx.tokenTouches.flush(); // what the daemon does every minute
         const listed = await cli(['token', 'list', DISTRICT_ADMIN, '--json']);
         assertExit(listed, 0);
         const entry = (JSON.parse(listed.stdout) as { tokens: Array<{ id: number; name: string; prefix: string; revokedAt: string | null; lastUsedAt: string | null }> }).tokens.find((t) => t.name === 'sis export');

@@ -15,7 +15,7 @@ import { startDaemon, type Daemon } from '../../src/daemon/daemon';
 import { createDomain } from '../../src/db/domains';
 import { SyncRun, type Domain } from '../../src/db/entities';
 import { createUser } from '../../src/db/users';
-import { browserSkip, launchBrowser, newContext } from '../helpers/browser';
+import { browserSkip, launchBrowser, newContext, signIn as signInAs } from '../helpers/browser';
 import { freePort } from '../helpers/daemon';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
 import { mustUser, setSettings } from '../helpers/lms';
@@ -58,11 +58,7 @@ describe('held run approved from its page in a browser', { skip: browserSkip() }
 
   async function signIn(login: string): Promise<Page> {
     const page = await (await newContext(browser)).newPage();
-    await page.goto(`${base}/login`);
-    await page.getByLabel('Login').fill(login);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/`);
+    await signInAs(page, base, login);
     return page;
   }
 

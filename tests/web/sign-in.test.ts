@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { User, WebSession } from '../../src/db/entities';
-import { SESSION_COOKIE } from '../../src/web/auth/sessions';
+import { SESSION_COOKIE, SessionStore } from '../../src/web/auth/sessions';
 import { SIGN_IN_LOCKED, SIGN_IN_REFUSED } from '../../src/web/pages/login';
 import { Agent, DISTRICT_ADMIN, PASSWORD, signedIn, TEACHER, webFixture, type WebFixture } from '../helpers/web';
 
@@ -126,6 +126,34 @@ describe('web sign-in lockouts', () => {
         assert.equal((await agent.post('/login', { login, password: 'x' })).statusCode, 401);
       }
       assert.equal((await new Agent(f.app).signIn(DISTRICT_ADMIN)).statusCode, 429);
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('web session last use', () => {
+  it('is kept in memory on the request path, counts for the idle limit, and is written only when writing is allowed', async () => {
+    const f = await webFixture();
+    try {
+      let t = Date.parse('2026-12-01T08:00:00Z');
+      let syncing = true;
+      const user = await f.ds.getRepository(User).findOneByOrFail({ domainId: f.domains.district.id, username: 'admin' });
+      const store = new SessionStore(f.ds, { idleMs: 60 * 60_000, maxMs: 12 * 3_600_000 }, () => t, () => !syncing);
+      const { token, session } = await store.create(user.id, DISTRICT_ADMIN, null);
+      t += 50 * 60_000;
+      assert.ok(await store.find(token), 'used after 50 minutes');
+      const row = () => f.ds.getRepository(WebSession).findOneByOrFail({ tokenHash: session.tokenHash });
+      assert.equal((await row()).lastSeenAt.getTime(), session.lastSeenAt.getTime(), 'nothing written on the request path');
+      t += 50 * 60_000;
+      assert.ok(await store.find(token), 'idle for 50 minutes only: the use in memory counts');
+      await store.touches.flush();
+      assert.equal((await row()).lastSeenAt.getTime(), session.lastSeenAt.getTime(), 'not written while a sync holds the lock');
+      syncing = false;
+      await store.touches.flush();
+      assert.equal((await row()).lastSeenAt.getTime(), t, 'written once allowed');
+      t += 61 * 60_000;
+      assert.equal(await store.find(token), null, 'idle past the limit');
     } finally {
       await f.close();
     }

@@ -5,6 +5,7 @@
 import { IsNull, type DataSource } from 'typeorm';
 import { ApiToken } from '../../db/entities';
 import { newToken, sha256Hex } from './sessions';
+import type { Touches } from './touches';
 
 export const TOKEN_PREFIX = 'rd_';
 
@@ -14,18 +15,24 @@ export async function createApiToken(ds: DataSource, userId: number, name: strin
   return { token, row };
 }
 
-/** The user id of a live token, or null. */
-export async function userOfToken(ds: DataSource, token: string, now: Date = new Date()): Promise<number | null> {
+/**
+ * The user id of a live token, or null. Its last use goes to `touches` (written in the background:
+ * touches.ts) or, without, straight to the database (at most once a minute: a script that polls
+ * must not turn every read into a write).
+ */
+export async function userOfToken(ds: DataSource, token: string, now: Date = new Date(), touches?: Touches<number>): Promise<number | null> {
   if (!token.startsWith(TOKEN_PREFIX)) return null;
   const repo = ds.getRepository(ApiToken);
   const row = await repo.findOneBy({ tokenHash: sha256Hex(token), revokedAt: IsNull() });
   if (!row) return null;
-  // At most once a minute: scripts that poll must not turn every read into a write. Not awaited: on
-  // the embedded database a running sync holds the write lock, and a read must not wait for it.
-  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
-    repo.update({ id: row.id }, { lastUsedAt: now }).catch(() => undefined);
-  }
+  if (touches) touches.note(row.id, now);
+  else if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) await repo.update({ id: row.id }, { lastUsedAt: now });
   return row.userId;
+}
+
+/** Writes a token's last use noted by touches.ts. */
+export function touchApiToken(ds: DataSource, tokenId: number, at: Date): Promise<unknown> {
+  return ds.getRepository(ApiToken).update({ id: tokenId }, { lastUsedAt: at });
 }
 
 export async function listApiTokens(ds: DataSource, userId: number): Promise<ApiToken[]> {

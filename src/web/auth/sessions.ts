@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LessThan, type DataSource } from 'typeorm';
 import { WebSession } from '../../db/entities';
+import { Touches } from './touches';
 
 export const SESSION_COOKIE = 'rd_session';
 
@@ -19,7 +20,12 @@ export function newToken(): string {
 }
 
 export class SessionStore {
-  constructor(private readonly ds: DataSource, private readonly limits: SessionLimits, private readonly now: () => number = Date.now) {}
+  /** last uses, written in the background (touches.ts); `flush()` writes them */
+  readonly touches: Touches<string>;
+
+  constructor(private readonly ds: DataSource, private readonly limits: SessionLimits, private readonly now: () => number = Date.now, canWrite?: () => boolean) {
+    this.touches = new Touches((tokenHash, at) => ds.getRepository(WebSession).update({ tokenHash }, { lastSeenAt: at }), canWrite);
+  }
 
   /** A new session; the token is for the cookie and is not kept. */
   async create(userId: number, login: string, ip: string | null): Promise<{ token: string; session: WebSession }> {
@@ -39,20 +45,22 @@ export class SessionStore {
     const session = await repo.findOneBy({ tokenHash: sha256Hex(token) });
     if (!session) return null;
     const t = this.now();
+    const seen = this.touches.latest(session.tokenHash);
+    if (seen && seen > session.lastSeenAt) session.lastSeenAt = seen;
     if (session.expiresAt.getTime() <= t || session.lastSeenAt.getTime() + this.limits.idleMs <= t) {
+      this.touches.forget(session.tokenHash);
       await repo.delete({ tokenHash: session.tokenHash });
       return null;
     }
-    // written at most once a minute: a page's live updates poll every few seconds
-    if (t - session.lastSeenAt.getTime() > 60_000) {
-      session.lastSeenAt = new Date(t);
-      await repo.update({ tokenHash: session.tokenHash }, { lastSeenAt: session.lastSeenAt });
-    }
+    session.lastSeenAt = new Date(t);
+    this.touches.note(session.tokenHash, session.lastSeenAt);
     return session;
   }
 
   async end(token: string | undefined): Promise<void> {
-    if (token) await this.ds.getRepository(WebSession).delete({ tokenHash: sha256Hex(token) });
+    if (!token) return;
+    this.touches.forget(sha256Hex(token));
+    await this.ds.getRepository(WebSession).delete({ tokenHash: sha256Hex(token) });
   }
 
   /** Ends every session of a user (e.g. their password changed); returns how many. */

@@ -42,7 +42,7 @@ export function registerMetrics(app: FastifyInstance, ctx: WebContext): void {
 async function askingPrincipal(ctx: WebContext, req: FastifyRequest): Promise<Principal | null> {
   const header = req.headers.authorization;
   let userId: number | null = null;
-  if (header?.startsWith('Bearer ')) userId = await userOfToken(ctx.ds, header.slice(7).trim());
+  if (header?.startsWith('Bearer ')) userId = await userOfToken(ctx.ds, header.slice(7).trim(), new Date(), ctx.tokenTouches);
   else if (!header) userId = (await ctx.sessions.find(req.cookies[SESSION_COOKIE]))?.userId ?? null;
   return userId === null ? null : ctx.principals.get(userId);
 }
