@@ -30,7 +30,7 @@ import { createUser } from '../src/db/users';
 import { startDaemon } from '../src/daemon/daemon';
 import { emptyCounts } from '../src/sync/types';
 import { silentLogger } from '../src/util/logger';
-import { createApiToken } from '../src/web/auth/api-tokens';
+import { createApiToken } from '../src/services/api-tokens';
 import { freePort } from './ftps-upload';
 import { generateRoster } from './generate';
 import { onInterrupt } from './interrupt';

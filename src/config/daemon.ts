@@ -72,6 +72,8 @@ export function loadDaemonSettings(env: NodeJS.ProcessEnv): DaemonSettings {
       retryDelayMs: int(env, 'ROSTERDROP_MAIL_RETRY_DELAY_MS', 5000, 0, 3_600_000),
     },
   };
+  // read by each sync's PostgreSQL session (src/db/sql-session.ts); checked here so a typo stops the start
+  if (env.ROSTERDROP_PG_PARALLEL_WORKERS !== undefined) int(env, 'ROSTERDROP_PG_PARALLEL_WORKERS', 0, 0, 999);
   if (!/^[^\s@]+@[^\s@]+$/.test(settings.mail.from)) throw new ConfigError(`ROSTERDROP_MAIL_FROM=${settings.mail.from}: expected an email address`);
   return settings;
 }

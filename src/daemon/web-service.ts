@@ -10,8 +10,8 @@ import type { Logger } from '../util/logger';
 import { LoginGuard } from '../web/auth/login-guard';
 import { PrincipalCache } from '../web/auth/principal';
 import { SessionStore } from '../web/auth/sessions';
-import { touchApiToken } from '../web/auth/api-tokens';
-import { Touches } from '../web/auth/touches';
+import { touchApiToken } from '../services/api-tokens';
+import { Touches } from '../util/touches';
 import { startWebServer, type WebServer } from '../web/server';
 import type { FtpsService } from './ftps-service';
 
@@ -26,7 +26,7 @@ export interface WebParts {
 export async function startWebService(ds: DataSource, settings: DaemonSettings, parts: WebParts, logger: Logger): Promise<WebServer | null> {
   const web = settings.web;
   if (web.port === 0) return null;
-  // last-use times wait while a sync holds the embedded database's write lock (touches.ts)
+  // last-use times wait while a sync holds the embedded database's write lock (src/util/touches.ts)
   const canWrite = ds.options.type === 'postgres' ? () => true : () => !parts.syncing();
   const sessions = new SessionStore(ds, { idleMs: web.sessionIdleMs, maxMs: web.sessionMaxMs }, Date.now, canWrite);
   const tokenTouches = new Touches<number>((id, at) => touchApiToken(ds, id, at), canWrite);

@@ -94,6 +94,10 @@ export async function openSession(ds: DataSource, opts: SessionOptions = {}): Pr
     // allocated only when used, and server memory: the daemon's own footprint is unchanged.
     await client.query(`SET work_mem = '${process.env.ROSTERDROP_PG_WORK_MEM ?? '256MB'}'`);
     await client.query(`SET temp_buffers = '${process.env.ROSTERDROP_PG_TEMP_BUFFERS ?? '512MB'}'`);
+    // Parallel workers take both cores of a small host: 0 keeps one for the daemon's web and FTPS
+    // answers (API p99 during a 1M sync 274 → 32 ms, the sync 38.8 → 39.5 s; bench/README.md)
+    const workers = process.env.ROSTERDROP_PG_PARALLEL_WORKERS;
+    if (workers !== undefined && /^\d{1,3}$/.test(workers)) await client.query(`SET max_parallel_workers_per_gather = ${workers}`);
     const pid = Number((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid);
     await dropDeadScratchSchemas(client, pid);
     const scratch = opts.parallelWork === false ? null : await openScratchSchema(client, pid);
@@ -252,7 +256,7 @@ class PgSession implements SqlSession {
       // as long as the pooled connection, holding the last sync's rows
       await this.send('DISCARD TEMP');
       if (this.schema) await this.send(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
-      await this.send('RESET search_path; RESET work_mem; RESET temp_buffers; RESET parallel_tuple_cost');
+      await this.send('RESET search_path; RESET work_mem; RESET temp_buffers; RESET parallel_tuple_cost; RESET max_parallel_workers_per_gather');
     } catch {
       // a broken connection: nothing to tidy, and releasing it must not fail a finished sync
     } finally {

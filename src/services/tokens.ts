@@ -1,12 +1,12 @@
 /**
  * API tokens as the Tokens page and `rosterdrop token` handle them: who may hold one (an active
  * administrator), the name's rule, a token found by id or by its prefix, and the list as both show
- * it. The token itself and its hash are src/web/auth/api-tokens.ts.
+ * it. The token itself and its hash are src/services/api-tokens.ts.
  */
 import type { DataSource } from 'typeorm';
 import { ApiToken, Domain, User } from '../db/entities';
 import { isAdministrator } from '../db/users';
-import { createApiToken, listApiTokens, revokeApiToken, TOKEN_PREFIX } from '../web/auth/api-tokens';
+import { createApiToken, listApiTokens, revokeApiToken, TOKEN_PREFIX } from './api-tokens';
 
 export const MAX_TOKEN_NAME = 100;
 

@@ -6,7 +6,7 @@ import type { Logger } from '../util/logger';
 import type { LoginGuard } from './auth/login-guard';
 import type { SessionStore } from './auth/sessions';
 import type { PrincipalCache } from './auth/principal';
-import type { Touches } from './auth/touches';
+import type { Touches } from '../util/touches';
 import type { Authenticator, LoginLimits } from '../ftps/types';
 
 export interface WebContext {

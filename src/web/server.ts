@@ -12,7 +12,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { WebSession } from '../db/entities';
 import type { TlsMaterial } from '../ftps/types';
-import { userOfToken } from './auth/api-tokens';
+import { apiPrincipal } from './auth/api-principal';
 import { csrfOf, sameToken } from './auth/csrf';
 import { principalOf, type Principal } from './auth/principal';
 import { SESSION_COOKIE } from './auth/sessions';
@@ -137,16 +137,7 @@ function securityHeaders(reply: FastifyReply, secure: boolean): void {
 }
 
 async function authenticateApi(ctx: WebContext, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const header = req.headers.authorization;
-  let userId: number | null = null;
-  if (header?.startsWith('Bearer ')) {
-    userId = await userOfToken(ctx.ds, header.slice(7).trim(), new Date(), ctx.tokenTouches);
-  } else if (!header && (req.method === 'GET' || req.method === 'HEAD')) {
-    // the pages' live parts read the API with the session cookie; changes need a token
-    const session = await ctx.sessions.find(req.cookies[SESSION_COOKIE]);
-    userId = session?.userId ?? null;
-  }
-  const principal = userId === null ? null : await ctx.principals.get(userId);
+  const principal = await apiPrincipal(ctx, req);
   if (!principal) {
     await reply.code(401).header('WWW-Authenticate', 'Bearer realm="rosterdrop"').send({ error: 'unauthorized', message: 'a valid API token is required: Authorization: Bearer <token>' });
     return;

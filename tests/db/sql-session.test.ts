@@ -130,6 +130,22 @@ describe('SQL session [postgres]: work tables in a schema of the session’s own
     for (const [row] of paths) assert.doesNotMatch(row.search_path, /rosterdrop_work_/);
   });
 
+  test('ROSTERDROP_PG_PARALLEL_WORKERS sets the sync session\'s parallel workers, and release resets them', async (t) => {
+    if (!db) return t.skip('PostgreSQL not configured');
+    const before = process.env.ROSTERDROP_PG_PARALLEL_WORKERS;
+    process.env.ROSTERDROP_PG_PARALLEL_WORKERS = '0';
+    try {
+      await onSession(async (session) => {
+        const [row] = await session.query<{ max_parallel_workers_per_gather: string }>('SHOW max_parallel_workers_per_gather');
+        assert.equal(row.max_parallel_workers_per_gather, '0');
+      });
+    } finally {
+      if (before === undefined) delete process.env.ROSTERDROP_PG_PARALLEL_WORKERS; else process.env.ROSTERDROP_PG_PARALLEL_WORKERS = before;
+    }
+    const rows = await Promise.all([1, 2, 3].map(() => db!.ds.query('SHOW max_parallel_workers_per_gather') as Promise<Array<{ max_parallel_workers_per_gather: string }>>));
+    for (const [row] of rows) assert.notEqual(row.max_parallel_workers_per_gather, '0', 'pooled connections come back with the server default');
+  });
+
   test('parallelWork: false (a small upload) gets TEMP work tables and no schema of its own', async (t) => {
     if (!db) return t.skip('PostgreSQL not configured');
     const session = await openSession(db.ds, { parallelWork: false });

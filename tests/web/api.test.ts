@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { ApiToken, SyncRun } from '../../src/db/entities';
 import { findUser } from '../../src/db/users';
 import { enqueueRun } from '../../src/queue/job-store';
-import { createApiToken } from '../../src/web/auth/api-tokens';
+import { createApiToken } from '../../src/services/api-tokens';
 import { buildWebApp } from '../../src/web/server';
 import { assertExit, childEnv, parseCsv, runCli, type CliResult } from '../cli/harness';
 import { databaseKinds, type DbKind } from '../helpers/db';

@@ -14,7 +14,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { HeldRemoval, SyncRun } from '../../src/db/entities';
 import { findUser } from '../../src/db/users';
 import { emptyCounts } from '../../src/sync/types';
-import { createApiToken } from '../../src/web/auth/api-tokens';
+import { createApiToken } from '../../src/services/api-tokens';
 import { databaseKinds, type DbKind } from '../helpers/db';
 import { insertRun } from '../helpers/runs';
 import { DISTRICT_ADMIN, OTHER_ADMIN, SCHOOL_ADMIN, signedIn, webFixture, type Agent, type WebFixture } from '../helpers/web';

@@ -9,7 +9,7 @@ import type { DataSource } from 'typeorm';
 import { SyncRun, User } from '../../src/db/entities';
 import { RunMetrics } from '../../src/services/run-metrics';
 import { emptyCounts, type SyncCounts } from '../../src/sync/types';
-import { createApiToken } from '../../src/web/auth/api-tokens';
+import { createApiToken } from '../../src/services/api-tokens';
 import { databaseKinds } from '../helpers/db';
 import { DISTRICT_ADMIN, SCHOOL_ADMIN, signedIn, webFixture, type WebFixture } from '../helpers/web';
 

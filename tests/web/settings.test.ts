@@ -9,7 +9,7 @@ import { SettingsChange, SyncSettingsRow, User } from '../../src/db/entities';
 import { loadSettings } from '../../src/db/settings-store';
 import { SETTING_LABELS } from '../../src/services/setting-labels';
 import { DEFAULT_SETTINGS, type SyncSettings } from '../../src/sync/settings';
-import { createApiToken } from '../../src/web/auth/api-tokens';
+import { createApiToken } from '../../src/services/api-tokens';
 import { databaseKinds } from '../helpers/db';
 import { DISTRICT_ADMIN, OTHER_ADMIN, SCHOOL_ADMIN, signedIn, webFixture, type Agent, type WebFixture } from '../helpers/web';
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { User } from '../../src/db/entities';
 import { SyncRun } from '../../src/db/entities';
-import { createApiToken } from '../../src/web/auth/api-tokens';
+import { createApiToken } from '../../src/services/api-tokens';
 import type { WebServer } from '../../src/web/server';
 import { databaseKinds } from '../helpers/db';
 import { memoryLogger, type MemoryLogger } from '../helpers/memory-logger';

@@ -2,25 +2,17 @@
  * Web sign-ins, stored in the database: revocable (delete the row), expiring (idle and absolute),
  * and worth nothing when the table leaks (only the token's SHA-256 is kept).
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { LessThan, type DataSource } from 'typeorm';
 import { WebSession } from '../../db/entities';
-import { Touches } from './touches';
+import { newToken, sha256Hex } from '../../util/secret-token';
+import { Touches } from '../../util/touches';
 
 export const SESSION_COOKIE = 'rd_session';
 
 export interface SessionLimits { idleMs: number; maxMs: number }
 
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-export function newToken(): string {
-  return randomBytes(32).toString('base64url');
-}
-
 export class SessionStore {
-  /** last uses, written in the background (touches.ts); `flush()` writes them */
+  /** last uses, written in the background (src/util/touches.ts); `flush()` writes them */
   readonly touches: Touches<string>;
 
   constructor(private readonly ds: DataSource, private readonly limits: SessionLimits, private readonly now: () => number = Date.now, canWrite?: () => boolean) {

@@ -8,12 +8,10 @@
  * totals summed over those domains (the process metrics are the whole daemon's, so not theirs).
  * Access is the API's: a Bearer token, or the session cookie.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DURATION_BUCKETS_S, RunMetrics, type MetricsSnapshot } from '../../services/run-metrics';
-import { userOfToken } from '../auth/api-tokens';
-import type { Principal } from '../auth/principal';
-import { SESSION_COOKIE } from '../auth/sessions';
+import { apiPrincipal } from '../auth/api-principal';
 import type { WebContext } from '../context';
 
 export function registerMetrics(app: FastifyInstance, ctx: WebContext): void {
@@ -25,7 +23,7 @@ export function registerMetrics(app: FastifyInstance, ctx: WebContext): void {
   app.get('/metrics', { config: { public: true } }, async (req, reply) => {
     let visible: readonly string[] | null = null;
     if (!ctx.settings.metricsPublic) {
-      const principal = await askingPrincipal(ctx, req);
+      const principal = await apiPrincipal(ctx, req);
       if (!principal) {
         return reply.code(401).header('WWW-Authenticate', 'Bearer realm="rosterdrop"')
           .send({ error: 'unauthorized', message: 'a valid API token is required: Authorization: Bearer <token> (or ROSTERDROP_METRICS_PUBLIC=true)' });
@@ -36,15 +34,6 @@ export function registerMetrics(app: FastifyInstance, ctx: WebContext): void {
     const registry = visible === null ? Registry.merge([processRegistry, scrape]) : scrape;
     return reply.type(registry.contentType).send(await registry.metrics());
   });
-}
-
-/** The API's rule: a Bearer token, or (GET) the web session's cookie. */
-async function askingPrincipal(ctx: WebContext, req: FastifyRequest): Promise<Principal | null> {
-  const header = req.headers.authorization;
-  let userId: number | null = null;
-  if (header?.startsWith('Bearer ')) userId = await userOfToken(ctx.ds, header.slice(7).trim(), new Date(), ctx.tokenTouches);
-  else if (!header) userId = (await ctx.sessions.find(req.cookies[SESSION_COOKIE]))?.userId ?? null;
-  return userId === null ? null : ctx.principals.get(userId);
 }
 
 /** One scrape's rosterdrop_* metrics. */

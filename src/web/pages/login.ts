@@ -6,7 +6,8 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { normalizeIp } from '../../ftps/admission';
-import { newToken, SESSION_COOKIE } from '../auth/sessions';
+import { newToken } from '../../util/secret-token';
+import { SESSION_COOKIE } from '../auth/sessions';
 import type { WebContext } from '../context';
 import { html } from '../html';
 import { notice, page } from '../layout';

@@ -3,9 +3,9 @@
  * several (one per script), each revocable on its own.
  */
 import { IsNull, type DataSource } from 'typeorm';
-import { ApiToken } from '../../db/entities';
-import { newToken, sha256Hex } from './sessions';
-import type { Touches } from './touches';
+import { ApiToken } from '../db/entities';
+import { newToken, sha256Hex } from '../util/secret-token';
+import type { Touches } from '../util/touches';
 
 export const TOKEN_PREFIX = 'rd_';
 
