@@ -4,6 +4,7 @@
  */
 import { In, LessThan, type DataSource, type FindOptionsWhere } from 'typeorm';
 import { Domain, SyncRun } from '../db/entities';
+import type { RunStatus } from '../sync/types';
 
 /** Who is asking, as far as the history cares: the userspaces they see (null = all). */
 export interface Viewer { domains: readonly string[] | null }
@@ -35,14 +36,8 @@ export async function listDomainRuns(ds: DataSource, domainId: number, filter: R
   return { runs, total, offset, limit };
 }
 
-/** Runs of several domains in the given states (the overview's queued, running and held), oldest first. */
-export async function runsInStates(ds: DataSource, domainIds: readonly number[], states: readonly string[]): Promise<SyncRun[]> {
-  if (!domainIds.length) return [];
-  return ds.getRepository(SyncRun).find({ where: { domainId: In([...domainIds]), status: In([...states]) as never }, order: { id: 'ASC' }, take: MAX_PAGE });
-}
-
 /** States a run is in before it ends. */
-export const ACTIVE_STATES = ['queued', 'running'] as const;
+export const ACTIVE_STATES: readonly RunStatus[] = ['queued', 'running'];
 
 /** The last run of each domain that is no longer queued or running (one query for the ids, one for the rows). */
 export async function lastFinishedRuns(ds: DataSource, domainIds: readonly number[]): Promise<Map<number, SyncRun>> {
@@ -59,10 +54,10 @@ export async function lastFinishedRuns(ds: DataSource, domainIds: readonly numbe
 }
 
 /** Runs the viewer sees in the given states, oldest first (at most `limit`): no domain list for an operator. */
-export async function viewerRunsInStates(ds: DataSource, viewer: Viewer, states: readonly string[], limit = MAX_PAGE): Promise<{ runs: SyncRun[]; domains: Map<number, Domain> }> {
+export async function viewerRunsInStates(ds: DataSource, viewer: Viewer, states: readonly RunStatus[], limit = MAX_PAGE): Promise<{ runs: SyncRun[]; domains: Map<number, Domain> }> {
   const domains = await ds.getRepository(Domain).find(viewer.domains === null ? {} : { where: { userspace: In([...viewer.domains]) } });
   const byId = new Map(domains.map((d) => [d.id, d]));
-  const where: FindOptionsWhere<SyncRun> = { status: In([...states]) as never };
+  const where: FindOptionsWhere<SyncRun> = { status: In([...states]) };
   if (viewer.domains !== null) where.domainId = In([...byId.keys()]);
   const runs = await ds.getRepository(SyncRun).find({ where, order: { id: 'ASC' }, take: limit });
   return { runs, domains: byId };

@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { In, IsNull, MoreThanOrEqual, Not, type DataSource } from 'typeorm';
 import { Domain, SyncRun } from '../../db/entities';
-import { listDomainRuns } from '../../services/runs';
+import { ACTIVE_STATES, listDomainRuns } from '../../services/runs';
 import { parseMode, storeUpload, UploadRefused } from '../../services/uploads';
 import { visibleDomain, type Principal } from '../auth/principal';
 import { historyChart, seconds, type ChartPoint } from '../chart';
@@ -19,7 +19,6 @@ import { notFound } from '../server';
 
 export const PAGE_SIZE = 25;
 const CHART_RUNS = 50;
-const LIVE_STATES = ['queued', 'running'] as const;
 export const STATUSES = ['queued', 'running', 'succeeded', 'completed_with_errors', 'validated', 'refused', 'held', 'failed', 'skipped'] as const;
 export const SOURCES = ['ftps', 'web', 'api', 'watcher', 'cli'] as const;
 
@@ -118,10 +117,10 @@ ${runTable(history.runs, 'history')}
  */
 async function liveFragment(ds: DataSource, domain: Domain, since: number | null): Promise<Html> {
   const repo = ds.getRepository(SyncRun);
-  const active = await repo.find({ where: { domainId: domain.id, status: In([...LIVE_STATES]) as never }, order: { id: 'ASC' }, take: PAGE_SIZE });
+  const active = await repo.find({ where: { domainId: domain.id, status: In([...ACTIVE_STATES]) }, order: { id: 'ASC' }, take: PAGE_SIZE });
   const from = since ?? active[0]?.id ?? null;
   const shown = from === null ? [] : await repo.find({ where: { domainId: domain.id, id: MoreThanOrEqual(from) }, order: { id: 'ASC' }, take: PAGE_SIZE });
-  const live = shown.some((r) => (LIVE_STATES as readonly string[]).includes(r.status));
+  const live = shown.some((r) => ACTIVE_STATES.includes(r.status));
   const src = live && from !== null ? `/domains/${encodeURIComponent(domain.userspace)}/live?since=${from}` : null;
   return html`<section class="card" id="live"${src ? html` data-live-src="${src}"` : ''} aria-live="polite">
 <h2>Now</h2>
