@@ -23,6 +23,9 @@ import { touchApiToken } from '../../src/services/api-tokens';
 import { Touches } from '../../src/util/touches';
 import type { WebContext } from '../../src/web/context';
 import { buildWebApp, startWebServer, type WebServer } from '../../src/web/server';
+import { loadDaemonSettings } from '../../src/config/daemon';
+import { startDaemon, type Daemon } from '../../src/daemon/daemon';
+import { freePort } from './daemon';
 import { openTestDatabase, type DbKind, type TestDatabase } from './db';
 import { memoryLogger } from './memory-logger';
 import { tempDir } from './zip';
@@ -148,4 +151,15 @@ export async function signedIn(app: FastifyInstance, login: string): Promise<Age
   const res = await agent.signIn(login);
   if (res.statusCode !== 303) throw new Error(`sign-in of ${login} failed: ${res.statusCode}`);
   return agent;
+}
+
+/** The whole daemon in-process (FTPS, queue, runner, web admin on loopback ports), for tests that follow real runs. */
+export async function startWebDaemon(ds: DataSource, dataDir: string, env: Record<string, string> = {}): Promise<{ daemon: Daemon; base: string }> {
+  const settings = loadDaemonSettings({
+    ROSTERDROP_DATA_DIR: dataDir, ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(await freePort()),
+    ROSTERDROP_HTTP_HOST: '127.0.0.1', ROSTERDROP_HTTP_PORT: String(await freePort()), ...env,
+  });
+  const daemon = await startDaemon(ds, settings, memoryLogger().logger);
+  if (!daemon.web) throw new Error('the web admin did not start');
+  return { daemon, base: `https://127.0.0.1:${daemon.web.port}` };
 }

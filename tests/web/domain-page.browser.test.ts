@@ -9,17 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { loadDaemonSettings } from '../../src/config/daemon';
-import { startDaemon, type Daemon } from '../../src/daemon/daemon';
+import type { Daemon } from '../../src/daemon/daemon';
 import { createDomain } from '../../src/db/domains';
 import { SyncRun } from '../../src/db/entities';
 import { createUser } from '../../src/db/users';
 import { browserSkip, launchBrowser, newContext, signIn as signInAs } from '../helpers/browser';
-import { freePort } from '../helpers/daemon';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
-import { memoryLogger } from '../helpers/memory-logger';
 import { standardRoster } from '../helpers/roster';
-import { PASSWORD } from '../helpers/web';
+import { PASSWORD, startWebDaemon } from '../helpers/web';
 import { tempDir } from '../helpers/zip';
 
 describe('domain page in a browser', { skip: browserSkip() }, () => {
@@ -36,13 +33,7 @@ describe('domain page in a browser', { skip: browserSkip() }, () => {
     const other = await createDomain(db.ds, { userspace: 'other', name: 'Other district' });
     for (const d of [district, other]) await createUser(db.ds, { domainId: d.id, username: 'admin', admin: true, password: PASSWORD });
     zip = await standardRoster(3).zip(tmp.dir, 'roster.zip');
-    const settings = loadDaemonSettings({
-      ROSTERDROP_DATA_DIR: path.join(tmp.dir, 'data'), ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(await freePort()),
-      ROSTERDROP_HTTP_HOST: '127.0.0.1', ROSTERDROP_HTTP_PORT: String(await freePort()), ROSTERDROP_QUEUE_POLL_S: '1',
-    });
-    daemon = await startDaemon(db.ds, settings, memoryLogger().logger);
-    assert.ok(daemon.web, 'the web admin is on');
-    base = `https://127.0.0.1:${daemon.web.port}`;
+    ({ daemon, base } = await startWebDaemon(db.ds, path.join(tmp.dir, 'data'), { ROSTERDROP_QUEUE_POLL_S: '1' }));
     browser = await launchBrowser();
   });
   after(async () => {

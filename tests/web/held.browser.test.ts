@@ -10,18 +10,15 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { loadDaemonSettings } from '../../src/config/daemon';
-import { startDaemon, type Daemon } from '../../src/daemon/daemon';
+import type { Daemon } from '../../src/daemon/daemon';
 import { createDomain } from '../../src/db/domains';
 import { SyncRun, type Domain } from '../../src/db/entities';
 import { createUser } from '../../src/db/users';
 import { browserSkip, launchBrowser, newContext, signIn as signInAs } from '../helpers/browser';
-import { freePort } from '../helpers/daemon';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
 import { mustUser, setSettings } from '../helpers/lms';
-import { memoryLogger } from '../helpers/memory-logger';
 import { standardRoster } from '../helpers/roster';
-import { PASSWORD } from '../helpers/web';
+import { PASSWORD, startWebDaemon } from '../helpers/web';
 import { tempDir } from '../helpers/zip';
 
 const STUDENTS = 16;
@@ -40,13 +37,7 @@ describe('held run approved from its page in a browser', { skip: browserSkip() }
     district = await createDomain(db.ds, { userspace: 'district', name: 'District' });
     await createUser(db.ds, { domainId: district.id, username: 'admin', admin: true, password: PASSWORD });
     await setSettings(db.ds, district.id, { unsharedUsers: 'inactive' });
-    const settings = loadDaemonSettings({
-      ROSTERDROP_DATA_DIR: path.join(tmp.dir, 'data'), ROSTERDROP_FTPS_HOST: '127.0.0.1', ROSTERDROP_FTPS_PORT: String(await freePort()),
-      ROSTERDROP_HTTP_HOST: '127.0.0.1', ROSTERDROP_HTTP_PORT: String(await freePort()), ROSTERDROP_QUEUE_POLL_S: '60',
-    });
-    daemon = await startDaemon(db.ds, settings, memoryLogger().logger);
-    assert.ok(daemon.web, 'the web admin is on');
-    base = `https://127.0.0.1:${daemon.web.port}`;
+    ({ daemon, base } = await startWebDaemon(db.ds, path.join(tmp.dir, 'data'), { ROSTERDROP_QUEUE_POLL_S: '60' }));
     browser = await launchBrowser();
   });
   after(async () => {
