@@ -34,7 +34,7 @@ import { createApiToken } from '../src/services/api-tokens';
 import { freePort } from './ftps-upload';
 import { generateRoster } from './generate';
 import { onInterrupt } from './interrupt';
-import { adminQuery } from './pg-admin';
+import { adminQuery, freshDatabase } from './pg-admin';
 import { fmtNum, mdTable, redact } from './markdown';
 
 type Db = 'postgres' | 'sqlite';
@@ -225,14 +225,7 @@ export async function runApiLatencyBench(opts: { tmpBase: string; adminUrl: stri
     for (const db of dbs) {
       const dir = fs.mkdtempSync(path.join(tmp, `${db}-`));
       const name = 'rosterdrop_bench_api';
-      let databaseUrl: string | undefined;
-      if (db === 'postgres') {
-        await adminQuery(opts.adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await adminQuery(opts.adminUrl, `CREATE DATABASE ${name}`);
-        const u = new URL(opts.adminUrl);
-        u.pathname = `/${name}`;
-        databaseUrl = u.toString();
-      }
+      const databaseUrl = db === 'postgres' ? await freshDatabase(opts.adminUrl, name) : undefined;
       report.runs.push(await measure(db, { db, dir, zipPath: roster.zipPath, databaseUrl }, clients, intervalMs, baselineS, timeoutMs, opts.log));
       if (db === 'postgres') await adminQuery(opts.adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       fs.rmSync(dir, { recursive: true, force: true });

@@ -26,7 +26,7 @@ import { SyncEngine } from '../src/sync/engine';
 import { silentLogger } from '../src/util/logger';
 import { freePort } from './ftps-upload';
 import { generateRoster } from './generate';
-import { adminQuery } from './pg-admin';
+import { adminQuery, freshDatabase } from './pg-admin';
 import { fmtNum, mdTable, redact } from './markdown';
 
 export type LoopEngine = 'worker' | 'main-thread';
@@ -115,14 +115,7 @@ export async function runLoopBench(opts: { tmpBase: string; adminUrl: string; db
       for (const engine of engines) {
         const dir = fs.mkdtempSync(path.join(tmp, `${db}-${engine}-`));
         const name = 'rosterdrop_bench_loop';
-        let databaseUrl: string | undefined;
-        if (db === 'postgres') {
-          await adminQuery(opts.adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-          await adminQuery(opts.adminUrl, `CREATE DATABASE ${name}`);
-          const u = new URL(opts.adminUrl);
-          u.pathname = `/${name}`;
-          databaseUrl = u.toString();
-        }
+        const databaseUrl = db === 'postgres' ? await freshDatabase(opts.adminUrl, name) : undefined;
         opts.log(`event loop: ${db}, ${engine}`);
         report.runs.push(await runChild({ db, engine, zipPath: roster.zipPath, dir, databaseUrl }, timeoutMs));
         if (db === 'postgres') await adminQuery(opts.adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
