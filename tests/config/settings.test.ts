@@ -103,6 +103,16 @@ describe('settings', () => {
       assert.throws(() => loadDaemonSettings({ ROSTERDROP_HTTP_PUBLIC_URL: bad }), (e: unknown) => e instanceof ConfigError && e.message.startsWith(`ROSTERDROP_HTTP_PUBLIC_URL=${bad}:`), bad);
     }
   });
+
+  it('web admin: port (0 = off), host, proxy, operators; a bad ROSTERDROP_PG_PARALLEL_WORKERS stops the start', () => {
+    const d = loadDaemonSettings({ ROSTERDROP_FTPS_HOST: '10.0.0.5' }).web;
+    assert.deepEqual([d.port, d.host, d.trustProxy, d.operators, d.metricsPublic], [8443, '10.0.0.5', false, [], false]);
+    const w = loadDaemonSettings({ ROSTERDROP_HTTP_PORT: '0', ROSTERDROP_HTTP_OPERATORS: ' Ops/Alice , ops/bob ', ROSTERDROP_HTTP_TRUST_PROXY: 'true' }).web;
+    assert.deepEqual([w.port, w.operators, w.trustProxy], [0, ['ops/alice', 'ops/bob'], true]);
+    assert.throws(() => loadDaemonSettings({ ROSTERDROP_HTTP_PORT: 'https' }), (e: unknown) => e instanceof ConfigError && /ROSTERDROP_HTTP_PORT=https/.test(e.message));
+    assert.doesNotThrow(() => loadDaemonSettings({ ROSTERDROP_PG_PARALLEL_WORKERS: '0' }));
+    assert.throws(() => loadDaemonSettings({ ROSTERDROP_PG_PARALLEL_WORKERS: 'none' }), (e: unknown) => e instanceof ConfigError && /ROSTERDROP_PG_PARALLEL_WORKERS=none/.test(e.message));
+  });
 });
 
 describe('systemd unit', () => {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { User, WebSession } from '../../src/db/entities';
+import { PrincipalCache } from '../../src/web/auth/principal';
 import { SESSION_COOKIE, SessionStore } from '../../src/web/auth/sessions';
 import { SIGN_IN_LOCKED, SIGN_IN_REFUSED } from '../../src/web/pages/login';
 import { Agent, DISTRICT_ADMIN, PASSWORD, signedIn, TEACHER, webFixture, type WebFixture } from '../helpers/web';
@@ -154,6 +155,25 @@ describe('web session last use', () => {
       assert.equal((await row()).lastSeenAt.getTime(), t, 'written once allowed');
       t += 61 * 60_000;
       assert.equal(await store.find(token), null, 'idle past the limit');
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('API principals cache', () => {
+  it('answers from memory within its time, and reads a taken-away role after it', async () => {
+    const f = await webFixture();
+    try {
+      let t = 0;
+      const cache = new PrincipalCache(f.ds, [], 2000, () => t);
+      const user = await f.ds.getRepository(User).findOneByOrFail({ domainId: f.domains.district.id, username: 'admin' });
+      assert.deepEqual((await cache.get(user.id))?.domains, ['district', 'school-a']);
+      await f.ds.getRepository(User).update({ id: user.id }, { status: 'inactive' });
+      t = 1999;
+      assert.ok(await cache.get(user.id), 'within 2 s: the cached principal');
+      t = 2000;
+      assert.equal(await cache.get(user.id), null, 'after: read again, no longer an active administrator');
     } finally {
       await f.close();
     }
